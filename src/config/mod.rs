@@ -1,0 +1,123 @@
+//! Loading the YAML config: read files (with includes), substitute `${VAR}`s, check every
+//! reference, and compile it once into an immutable [`RuntimeConfig`].
+
+mod compile;
+pub mod env;
+pub mod model;
+mod source;
+
+use crate::tool::{Resource, Tool};
+use crate::upstream::Upstream;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use url::Url;
+
+pub use env::EnvLookup;
+
+/// One problem in a config, located at the offending node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    /// The file, as given or as found through `include`.
+    pub file: String,
+    /// 1-based line (0 when unknown).
+    pub line: u64,
+    /// 1-based column (0 when unknown).
+    pub column: u64,
+    /// What is wrong; never contains a secret value.
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}: {}",
+            self.file, self.line, self.column, self.message
+        )
+    }
+}
+
+/// A config that cannot be used, with every problem found.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{}", render_problems(.problems))]
+pub struct ConfigError {
+    /// All problems, in file order.
+    pub problems: Vec<Problem>,
+}
+
+fn render_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(Problem::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Server settings after defaults and `${VAR}` substitution.
+#[derive(Clone, Debug)]
+pub struct ServerSettings {
+    /// Address to listen on.
+    pub listen: String,
+    /// The public URL, if configured.
+    pub public_url: Option<Url>,
+    /// Largest accepted request body.
+    pub max_body_bytes: usize,
+    /// Extra allowed browser origins (lower-case `scheme://host[:port]`).
+    pub allowed_origins: Vec<String>,
+    /// Extra allowed `Host` values (lower-case); `*` allows any.
+    pub allowed_hosts: Vec<String>,
+    /// Page size of list results.
+    pub page_size: usize,
+    /// Key that signs session ids.
+    pub session_secret: Vec<u8>,
+}
+
+/// A fully validated, compiled config. Immutable: a reload builds a new one.
+#[derive(Debug)]
+pub struct RuntimeConfig {
+    /// Server settings.
+    pub server: ServerSettings,
+    /// Upstreams by name.
+    pub upstreams: BTreeMap<String, Arc<Upstream>>,
+    /// Tools in listing order.
+    pub tools: Vec<Arc<Tool>>,
+    /// Index into `tools` by name.
+    pub tool_index: HashMap<String, usize>,
+    /// Resources in listing order.
+    pub resources: Vec<Arc<Resource>>,
+    /// A short hash of every source file's content.
+    pub version: String,
+    /// The files this config was read from.
+    pub sources: Vec<PathBuf>,
+}
+
+impl RuntimeConfig {
+    /// The tool named `name`, if any.
+    pub fn tool(&self, name: &str) -> Option<&Arc<Tool>> {
+        self.tool_index.get(name).map(|&i| &self.tools[i])
+    }
+
+    /// The resource with this URI, if any.
+    pub fn resource(&self, uri: &str) -> Option<&Arc<Resource>> {
+        self.resources.iter().find(|r| r.uri == uri)
+    }
+}
+
+/// Loads a config file and every file it includes.
+pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
+    let sources = source::read_all(path, env)?;
+    compile::compile(sources, env)
+}
+
+/// Loads a config from text (no includes allowed); `name` is used in problem locations.
+pub fn load_str(name: &str, text: &str, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
+    let sources = source::read_text(name, text)?;
+    compile::compile(sources, env)
+}
+
+/// The process environment, for [`load_file`] and [`load_str`].
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}

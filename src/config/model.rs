@@ -1,0 +1,166 @@
+//! The config file as written: typed, strict (`deny_unknown_fields`) structs with source spans.
+//!
+//! These types mirror CONTRACT §2. Strings keep their [`Spanned`] location so that every problem
+//! found later (a missing `${VAR}`, an unknown upstream, a bad template) points at its node.
+
+use serde::Deserialize;
+use serde_json::Value;
+use serde_saphyr::Spanned;
+use std::collections::BTreeMap;
+
+/// A string from the config with its location; may contain `${VAR}` / `${VAR:-default}`.
+pub type Text = Spanned<String>;
+
+/// One config file: the main file or an included one.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    /// Server settings; only allowed in the main file.
+    pub server: Option<Spanned<ServerSection>>,
+    /// Glob patterns of more files to load, relative to this file; only in the main file.
+    #[serde(default)]
+    pub include: Vec<Text>,
+    /// Upstream REST APIs by name.
+    #[serde(default)]
+    pub upstreams: BTreeMap<String, Spanned<UpstreamSection>>,
+    /// The tools the gateway serves, in listing order.
+    #[serde(default)]
+    pub tools: Vec<Spanned<ToolSection>>,
+    /// Read-only data exposed as MCP resources.
+    #[serde(default)]
+    pub resources: Vec<Spanned<ResourceSection>>,
+    /// Caller authentication (not supported by this version: reported as a problem).
+    pub auth: Option<Spanned<Value>>,
+    /// Rate-limit tiers (not supported by this version: reported as a problem).
+    pub rate_limits: Option<Spanned<Value>>,
+    /// Operator endpoints (not supported by this version: reported as a problem).
+    pub admin: Option<Spanned<Value>>,
+}
+
+/// `server:`: where and how the gateway listens.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSection {
+    /// Address to listen on, e.g. `0.0.0.0:8766` (default `127.0.0.1:8766`).
+    pub listen: Option<Text>,
+    /// The public URL clients use, e.g. `https://mcp.example.com`; its origin and host are allowed.
+    pub public_url: Option<Text>,
+    /// Largest accepted request body in bytes (default 1 MiB); larger requests get 413.
+    pub max_body_bytes: Option<u64>,
+    /// Browser `Origin`s allowed besides loopback and `public_url`'s; others get 403.
+    #[serde(default)]
+    pub allowed_origins: Vec<Text>,
+    /// `Host` values accepted besides loopback names and `public_url`'s host; `["*"]` for any.
+    #[serde(default)]
+    pub allowed_hosts: Vec<Text>,
+    /// Page size of `tools/list` and `resources/list` (default 50).
+    pub page_size: Option<usize>,
+    /// Secret that signs MCP session ids, so that every replica sharing it accepts sessions
+    /// issued by another (default: a fixed built-in key; session ids carry no privilege).
+    pub session_secret: Option<Text>,
+}
+
+/// `upstreams.<name>`: one REST API the tools call.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamSection {
+    /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`.
+    pub base_url: Text,
+    /// Time allowed for a whole call, e.g. `5s` (default 30s); a tool's `timeout` overrides it.
+    pub timeout: Option<Text>,
+    /// Headers injected into every call (credentials from `${VAR}`); never shown to callers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Text>,
+    /// Largest upstream answer accepted, in bytes (default 10 MiB); more is an `upstream_error`.
+    pub max_response_bytes: Option<u64>,
+}
+
+/// One entry of `tools:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolSection {
+    /// Unique name, 1–128 characters of `A-Za-z0-9_-.`.
+    pub name: Text,
+    /// Short human-readable title.
+    pub title: Option<String>,
+    /// What the tool does; the model reads it to decide when to call the tool.
+    pub description: Text,
+    /// JSON Schema (2020-12) of the arguments; validated before anything is sent.
+    pub input_schema: Option<Spanned<Value>>,
+    /// MCP tool annotations; derived from the HTTP method when omitted.
+    pub annotations: Option<Spanned<Value>>,
+    /// Extra per-caller rate limit for this tool (not supported by this version).
+    pub rate_limit: Option<Spanned<Value>>,
+    /// The upstream HTTP call to make.
+    pub request: Spanned<RequestSection>,
+    /// How to shape the upstream answer.
+    #[serde(default)]
+    pub response: ResponseSection,
+    /// Examples checked by `toolgate test` without sending anything.
+    #[serde(default)]
+    pub tests: Vec<Spanned<ToolTestSection>>,
+}
+
+/// `request:`: the upstream call template of a tool or resource.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RequestSection {
+    /// Name of an entry of `upstreams`.
+    pub upstream: Text,
+    /// HTTP method (default GET).
+    pub method: Option<Text>,
+    /// Path below the upstream's `base_url`; each `{{...}}` is encoded as one path segment.
+    pub path: Text,
+    /// Query entries; an entry whose argument is absent is left out.
+    #[serde(default)]
+    pub query: BTreeMap<String, Text>,
+    /// Extra headers; values with CR, LF or NUL are rejected.
+    #[serde(default)]
+    pub headers: BTreeMap<String, Text>,
+    /// JSON body; a string leaf that is exactly one `{{...}}` keeps the value's JSON type.
+    pub body: Option<Spanned<Value>>,
+    /// Overrides the upstream's timeout for this call, e.g. `3s`.
+    pub timeout: Option<Text>,
+}
+
+/// `response:`: how the upstream answer is turned into the tool result.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSection {
+    /// JSON Pointer into the upstream body, e.g. `/note`; default the whole body.
+    pub pick: Option<Text>,
+    /// Relay the answer as it arrives (NDJSON, progress notifications).
+    #[serde(default)]
+    pub stream: bool,
+    /// Longer results are cut, with an explicit truncation marker.
+    pub max_bytes: Option<usize>,
+    /// JSON Schema of the result; advertised to clients and checked.
+    pub output_schema: Option<Spanned<Value>>,
+}
+
+/// One `tests:` entry of a tool.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolTestSection {
+    /// Arguments to render.
+    #[serde(default)]
+    pub args: Value,
+    /// What the rendered request (or the error) must look like.
+    pub expect: Value,
+}
+
+/// One entry of `resources:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSection {
+    /// The resource URI, e.g. `crm://segments`.
+    pub uri: Text,
+    /// Display name.
+    pub name: Text,
+    /// Optional description.
+    pub description: Option<String>,
+    /// MIME type of the content (default `application/json`).
+    pub mime_type: Option<String>,
+    /// The upstream call that produces the content (no arguments).
+    pub request: Spanned<RequestSection>,
+}

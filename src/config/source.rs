@@ -1,0 +1,150 @@
+//! Reading config files: the main file, then every file its `include:` globs match.
+
+use super::model::ConfigFile;
+use super::{ConfigError, EnvLookup, Problem};
+use std::path::{Path, PathBuf};
+
+/// One parsed file.
+pub struct Source {
+    /// The file's name in problem locations.
+    pub name: String,
+    /// Where it was read from (`None` for text given directly).
+    pub path: Option<PathBuf>,
+    /// Its raw text (for the config version hash).
+    pub text: String,
+    /// Its parsed content.
+    pub file: ConfigFile,
+}
+
+/// Reads `path` and its includes. Syntax problems of every file are collected.
+pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigError> {
+    let mut problems = Vec::new();
+    let main = match read_one(path) {
+        Ok(source) => source,
+        Err(problem) => {
+            return Err(ConfigError {
+                problems: vec![problem],
+            });
+        }
+    };
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut sources = Vec::new();
+    for pattern in &main.file.include {
+        let at = |message: String| Problem {
+            file: main.name.clone(),
+            line: pattern.referenced.line(),
+            column: pattern.referenced.column(),
+            message,
+        };
+        let pattern_text = match super::env::interpolate(&pattern.value, env) {
+            Ok(text) => text,
+            Err(missing) => {
+                problems.push(at(format!(
+                    "environment variable {} is not set",
+                    missing.join(", ")
+                )));
+                continue;
+            }
+        };
+        let full = base_dir.join(&pattern_text);
+        let matches = match glob::glob(&full.to_string_lossy()) {
+            Ok(paths) => paths.filter_map(Result::ok).collect::<Vec<_>>(),
+            Err(e) => {
+                problems.push(at(format!("invalid include pattern: {e}")));
+                continue;
+            }
+        };
+        if matches.is_empty() {
+            problems.push(at(format!("include '{pattern_text}' matches no file")));
+        }
+        let mut matches = matches;
+        matches.sort();
+        for included in matches {
+            match read_one(&included) {
+                Ok(source) => sources.push(source),
+                Err(problem) => problems.push(problem),
+            }
+        }
+    }
+    for source in &sources {
+        let file = &source.file;
+        if file.server.is_some()
+            || !file.include.is_empty()
+            || file.auth.is_some()
+            || file.rate_limits.is_some()
+            || file.admin.is_some()
+        {
+            problems.push(Problem {
+                file: source.name.clone(),
+                line: 1,
+                column: 1,
+                message: "an included file may only hold upstreams, tools and resources".into(),
+            });
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ConfigError { problems });
+    }
+    sources.insert(0, main);
+    Ok(sources)
+}
+
+/// Parses config text that has no includes.
+pub fn read_text(name: &str, text: &str) -> Result<Vec<Source>, ConfigError> {
+    let source =
+        parse(name, None, text.to_owned()).map_err(|p| ConfigError { problems: vec![p] })?;
+    if let Some(first) = source.file.include.first() {
+        return Err(ConfigError {
+            problems: vec![Problem {
+                file: name.into(),
+                line: first.referenced.line(),
+                column: first.referenced.column(),
+                message: "include is only available when the config is read from a file".into(),
+            }],
+        });
+    }
+    Ok(vec![source])
+}
+
+fn read_one(path: &Path) -> Result<Source, Problem> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Problem {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read the file: {e}"),
+    })?;
+    parse(&name, Some(path.to_path_buf()), text)
+}
+
+fn parse(name: &str, path: Option<PathBuf>, text: String) -> Result<Source, Problem> {
+    let parsed: Result<Option<ConfigFile>, _> = serde_saphyr::from_str(&text);
+    match parsed {
+        Ok(file) => Ok(Source {
+            name: name.to_owned(),
+            path,
+            file: file.unwrap_or_default(),
+            text,
+        }),
+        Err(error) => {
+            let location = error.location();
+            Err(Problem {
+                file: name.to_owned(),
+                line: location.map_or(0, |l| l.line()),
+                column: location.map_or(0, |l| l.column()),
+                message: yaml_message(&error),
+            })
+        }
+    }
+}
+
+/// The error's message alone, without the snippet serde-saphyr can render.
+fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let rendered = error.without_snippet().to_string();
+    let first = rendered.lines().next().unwrap_or("invalid YAML").trim();
+    // serde-saphyr appends " at line L column C"; the location is printed separately.
+    match first.rfind(" at line ") {
+        Some(cut) => first[..cut].to_owned(),
+        None => first.to_owned(),
+    }
+}

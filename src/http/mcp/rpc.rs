@@ -1,0 +1,40 @@
+//! JSON-RPC 2.0 envelopes and error codes.
+
+use crate::error::{CallError, ErrorCode};
+use serde_json::{Value, json};
+
+/// Invalid JSON.
+pub const PARSE_ERROR: i64 = -32700;
+/// Not a valid JSON-RPC request.
+pub const INVALID_REQUEST: i64 = -32600;
+/// Unknown method.
+pub const METHOD_NOT_FOUND: i64 = -32601;
+/// Invalid method parameters (also: unknown tool).
+pub const INVALID_PARAMS: i64 = -32602;
+/// Internal error.
+pub const INTERNAL_ERROR: i64 = -32603;
+/// Resource not found (MCP 2025-11-25).
+pub const RESOURCE_NOT_FOUND: i64 = -32002;
+
+/// A successful response.
+pub fn rpc_result(id: Value, result: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+}
+
+/// An error response whose `data.code` carries the CONTRACT §4 code.
+pub fn rpc_error(id: Value, code: i64, message: &str, contract_code: ErrorCode) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "error": { "code": code, "message": message, "data": { "code": contract_code.as_str() } },
+    })
+}
+
+/// An error response built from a call error, keeping its details.
+pub fn rpc_call_error(id: Value, code: i64, error: &CallError) -> Value {
+    let mut reply = rpc_error(id, code, &error.message, error.code);
+    if !error.details.is_null() {
+        reply["error"]["data"]["details"] = error.details.clone();
+    }
+    reply
+}

@@ -1,0 +1,147 @@
+//! The HTTP surface: MCP over Streamable HTTP and the legacy JSON protocol on the same
+//! endpoints, plus health and readiness. A thin layer: every call goes to [`Gateway`].
+
+mod guard;
+mod health;
+mod legacy;
+mod mcp;
+mod session;
+
+use crate::caller::Caller;
+use crate::error::{CallError, ErrorCode};
+use crate::gateway::Gateway;
+use actix_web::dev::Server;
+use actix_web::http::StatusCode;
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use std::net::TcpListener;
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+
+pub use session::Sessions;
+
+/// The rate-limit tier of anonymous callers until rate limits are configured.
+const DEFAULT_TIER: &str = "standard";
+
+/// The outcome of the latest reload, shown by `GET /health`.
+#[derive(Clone, Debug)]
+pub struct ReloadStatus {
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// When it happened.
+    pub at: SystemTime,
+    /// The problems, when it failed.
+    pub error: Option<String>,
+}
+
+/// State shared by all workers.
+#[derive(Debug)]
+pub struct AppState {
+    /// The gateway core.
+    pub gateway: Arc<Gateway>,
+    /// Session ids issued and ended.
+    pub sessions: Sessions,
+    /// The latest (re)load outcome.
+    pub last_reload: RwLock<ReloadStatus>,
+}
+
+impl AppState {
+    /// State for a gateway whose config was just loaded.
+    pub fn new(gateway: Arc<Gateway>) -> Self {
+        Self {
+            gateway,
+            sessions: Sessions::default(),
+            last_reload: RwLock::new(ReloadStatus {
+                ok: true,
+                at: SystemTime::now(),
+                error: None,
+            }),
+        }
+    }
+}
+
+/// Starts the HTTP server on an already bound listener (tests bind `127.0.0.1:0`).
+pub fn serve(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
+    let data = web::Data::from(state);
+    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+        .shutdown_timeout(10);
+    if let Some(workers) = workers {
+        server = server.workers(workers.max(1));
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+/// Every route of the gateway.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    for path in ["/", "/mcp", "/v1", "/v1/mcp"] {
+        cfg.service(
+            web::resource(path)
+                .route(web::post().to(mcp::post))
+                .route(web::get().to(mcp::get))
+                .route(web::delete().to(mcp::delete)),
+        );
+    }
+    cfg.route("/health", web::get().to(health::health))
+        .route("/ready", web::get().to(health::ready));
+}
+
+/// The caller of a request. Authentication is not configured in this version, so every
+/// caller is anonymous.
+fn caller_of(_req: &HttpRequest) -> Caller {
+    Caller::anonymous(DEFAULT_TIER)
+}
+
+/// A plain HTTP error in the legacy error shape (used before any protocol is chosen).
+fn http_error(error: &CallError) -> HttpResponse {
+    let status =
+        StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = HttpResponse::build(status);
+    if let Some(wait) = error.retry_after {
+        response.insert_header((
+            "Retry-After",
+            wait.as_secs_f64().ceil().max(1.0).to_string(),
+        ));
+    }
+    response.json(json!({ "error": error.body() }))
+}
+
+/// Reads a request body up to `limit` bytes; more is `payload_too_large`.
+async fn read_body(
+    mut payload: web::Payload,
+    declared: Option<u64>,
+    limit: usize,
+) -> Result<web::Bytes, CallError> {
+    let too_large = || {
+        CallError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is larger than {limit} bytes"),
+        )
+    };
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large());
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|_| {
+            CallError::new(
+                ErrorCode::InvalidRequest,
+                "the request body could not be read",
+            )
+        })?;
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body.freeze())
+}
+
+/// Parses a JSON body, telling parse errors apart (both protocols answer them as JSON-RPC).
+fn parse_json(body: &[u8]) -> Result<Value, String> {
+    serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))
+}

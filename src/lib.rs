@@ -1,0 +1,20 @@
+//! toolgate: a gateway that turns internal REST APIs into MCP tools declared in one YAML file.
+//!
+//! A request flows through the modules in this order: [`config`] (the compiled YAML) →
+//! [`caller`] (who is calling) → [`validate`] (arguments against the input schema) →
+//! [`render`] (the upstream request, safely) → [`forward`] (reqwest) → [`shape`] (the result).
+//! [`gateway`] ties that flow together; [`http`] is the thin protocol layer on top (MCP
+//! Streamable HTTP and the legacy JSON protocol).
+
+pub mod caller;
+pub mod config;
+pub mod error;
+pub mod forward;
+pub mod gateway;
+pub mod http;
+pub mod render;
+pub mod shape;
+pub mod template;
+pub mod tool;
+pub mod upstream;
+pub mod validate;

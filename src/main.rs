@@ -1,0 +1,113 @@
+//! The `toolgate` command line (CONTRACT §1).
+
+mod cli;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// toolgate: serve internal REST APIs as MCP tools declared in one YAML file.
+#[derive(Parser)]
+#[command(version, about)]
+struct Args {
+    /// Log format on stderr.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// How logs are written.
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Where the config comes from: `--config`, then `$TOOLGATE_CONFIG`, then `config/gateway.yaml`.
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// The config file.
+    #[arg(long, env = "TOOLGATE_CONFIG", default_value = "config/gateway.yaml")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the gateway.
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Address to listen on (overrides server.listen).
+        #[arg(long)]
+        listen: Option<String>,
+        /// Number of HTTP worker threads (default: one per CPU).
+        #[arg(long)]
+        workers: Option<usize>,
+    },
+    /// Load and fully validate a config; print every problem as file:line:col: message.
+    Check {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Print the exact HTTP request a tool would send for these arguments, without sending it.
+    Render {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The tool.
+        #[arg(long)]
+        tool: String,
+        /// The arguments, as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+    /// Send one call for real and print the shaped result and its timing.
+    Call {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// The tool.
+        #[arg(long)]
+        tool: String,
+        /// The arguments, as a JSON object.
+        #[arg(long, default_value = "{}")]
+        args: String,
+    },
+    /// Run every tool's `tests:` entries without sending anything.
+    Test {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Run the gateway on the bundled example with its demo upstream API.
+    #[cfg(feature = "demo")]
+    Demo {
+        /// Address for the gateway.
+        #[arg(long, default_value = "127.0.0.1:8766")]
+        listen: String,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    cli::init_logging(matches!(args.log_format, LogFormat::Json));
+    let result = match args.command {
+        Command::Serve {
+            config,
+            listen,
+            workers,
+        } => cli::serve::run(&config.config, listen, workers),
+        Command::Check { config } => cli::check::run(&config.config),
+        Command::Render { config, tool, args } => cli::render::run(&config.config, &tool, &args),
+        Command::Call { config, tool, args } => cli::call::run(&config.config, &tool, &args),
+        Command::Test { config } => cli::test::run(&config.config),
+        #[cfg(feature = "demo")]
+        Command::Demo { listen } => cli::demo::run(&listen),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

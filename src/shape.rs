@@ -1,0 +1,93 @@
+//! Shaping an upstream answer into the tool result: pick, output check, size cap.
+
+use crate::error::{CallError, ErrorCode};
+use crate::forward::UpstreamAnswer;
+use crate::validate::{Schema, schema_errors};
+use serde_json::{Value, json};
+
+/// How a tool's upstream answer becomes its result (compiled `response:`).
+#[derive(Debug, Default)]
+pub struct ResponseShape {
+    /// JSON Pointer into the upstream body.
+    pub pick: Option<String>,
+    /// Cut the result's text past this many bytes, with a marker.
+    pub max_bytes: Option<usize>,
+    /// The declared output schema, checked against every result.
+    pub output_schema: Option<Schema>,
+}
+
+/// A shaped tool result.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ToolResult {
+    /// The result as JSON (a string for non-JSON answers).
+    pub value: Value,
+    /// The result as text for the model: the string itself, or compact JSON.
+    pub text: String,
+    /// Whether `text` was cut at `max_bytes`.
+    pub truncated: bool,
+}
+
+impl ResponseShape {
+    /// Applies `pick`, the output schema and `max_bytes` to an answer.
+    pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
+        let mut value = parse_body(answer);
+        if let Some(pointer) = &self.pick {
+            value = value.pointer(pointer).cloned().ok_or_else(|| {
+                CallError::new(
+                    ErrorCode::UpstreamError,
+                    format!("the upstream answer has nothing at '{pointer}'"),
+                )
+                .with_details(json!({ "status": answer.status, "pick": pointer }))
+            })?;
+        }
+        if let Some(schema) = &self.output_schema {
+            let errors = schema_errors(schema, &value);
+            if !errors.is_empty() {
+                return Err(CallError::new(
+                    ErrorCode::UpstreamError,
+                    "the upstream answer does not match the tool's output_schema",
+                )
+                .with_details(json!({ "errors": errors })));
+            }
+        }
+        let text = match &value {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        Ok(self.cut(value, text))
+    }
+
+    fn cut(&self, value: Value, mut text: String) -> ToolResult {
+        let Some(max) = self.max_bytes.filter(|max| text.len() > *max) else {
+            return ToolResult {
+                value,
+                text,
+                truncated: false,
+            };
+        };
+        let total = text.len();
+        let mut end = max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push_str(&format!(
+            "\n[truncated by toolgate: showing the first {end} of {total} bytes]"
+        ));
+        ToolResult {
+            value: Value::String(text.clone()),
+            text,
+            truncated: true,
+        }
+    }
+}
+
+/// Reads an answer as JSON when it is JSON, else as text.
+pub fn parse_body(answer: &UpstreamAnswer) -> Value {
+    if answer.looks_like_json()
+        && let Ok(value) = serde_json::from_slice(&answer.body)
+    {
+        return value;
+    }
+    Value::String(String::from_utf8_lossy(&answer.body).into_owned())
+}

@@ -1,0 +1,44 @@
+//! A compiled tool and a compiled resource: everything a call needs, checked at load time.
+
+use crate::render::RequestTemplate;
+use crate::shape::ResponseShape;
+use crate::validate::Schema;
+use serde_json::Value;
+
+/// One tool, compiled from a `tools:` entry.
+#[derive(Debug)]
+pub struct Tool {
+    /// Unique name.
+    pub name: String,
+    /// Description for the model.
+    pub description: String,
+    /// The input schema as written (advertised to clients).
+    pub input_schema: Value,
+    /// The compiled input schema.
+    pub validator: Schema,
+    /// The upstream call.
+    pub request: RequestTemplate,
+    /// How the answer is shaped.
+    pub response: ResponseShape,
+    /// Whether the answer is relayed as it arrives (`response.stream`).
+    pub stream: bool,
+    /// The MCP `Tool` object served by `tools/list`, built once.
+    pub mcp_descriptor: Value,
+    /// The legacy `list_tools` entry (`name`, `description`, `parameters`), built once.
+    pub legacy_descriptor: Value,
+    /// `tests:` entries as written: `(args, expect)`.
+    pub tests: Vec<(Value, Value)>,
+}
+
+/// One resource, compiled from a `resources:` entry.
+#[derive(Debug)]
+pub struct Resource {
+    /// The URI clients read.
+    pub uri: String,
+    /// MIME type of the content.
+    pub mime_type: String,
+    /// The MCP `Resource` object served by `resources/list`, built once.
+    pub descriptor: Value,
+    /// The upstream call producing the content.
+    pub request: RequestTemplate,
+}

@@ -1,0 +1,50 @@
+//! A compiled upstream: where its calls may go and what every call carries.
+
+use reqwest::header::HeaderMap;
+use std::time::Duration;
+use url::Url;
+
+/// One upstream REST API, compiled from `upstreams.<name>`.
+#[derive(Clone, Debug)]
+pub struct Upstream {
+    /// The name tools refer to.
+    pub name: String,
+    /// The base URL: scheme, host, port and path prefix (no trailing slash, no query).
+    pub base_url: Url,
+    /// Default time allowed for a call.
+    pub timeout: Duration,
+    /// Headers injected into every call; secret values are marked sensitive.
+    pub headers: HeaderMap,
+    /// Largest answer accepted, in bytes.
+    pub max_response_bytes: u64,
+}
+
+impl Upstream {
+    /// The base URL without a trailing slash, to which a rendered path (`/...`) is appended.
+    pub fn base_prefix(&self) -> &str {
+        self.base_url.as_str().trim_end_matches('/')
+    }
+
+    /// Parses a rendered URL and checks that it stays inside this upstream: same scheme, host
+    /// and port, and a path below the base path.
+    pub fn contain(&self, url_text: &str) -> Result<Url, String> {
+        let url = Url::parse(url_text).map_err(|e| format!("the rendered URL is invalid: {e}"))?;
+        let same_origin = url.scheme() == self.base_url.scheme()
+            && url.host_str() == self.base_url.host_str()
+            && url.port_or_known_default() == self.base_url.port_or_known_default();
+        let base_path = self.base_url.path().trim_end_matches('/');
+        let inside = url.path() == base_path
+            || url
+                .path()
+                .strip_prefix(base_path)
+                .is_some_and(|rest| rest.starts_with('/'));
+        if same_origin && inside && url.username().is_empty() && url.fragment().is_none() {
+            Ok(url)
+        } else {
+            Err(format!(
+                "the rendered request would leave upstream '{}'",
+                self.name
+            ))
+        }
+    }
+}
