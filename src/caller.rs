@@ -1,6 +1,32 @@
 //! Who is calling: the identity templates and limits see.
 
 use serde_json::Value;
+use std::sync::Arc;
+
+/// A tool allow-list: glob patterns such as `crm_*`.
+#[derive(Clone, Debug)]
+pub struct ToolFilter {
+    patterns: globset::GlobSet,
+}
+
+impl ToolFilter {
+    /// Compiles glob patterns; the error names the bad pattern.
+    pub fn new(patterns: &[String]) -> Result<Self, String> {
+        let mut builder = globset::GlobSetBuilder::new();
+        for pattern in patterns {
+            let glob = globset::Glob::new(pattern)
+                .map_err(|e| format!("invalid tool pattern '{pattern}': {e}"))?;
+            builder.add(glob);
+        }
+        let patterns = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self { patterns })
+    }
+
+    /// Whether `tool` matches a pattern.
+    pub fn allows(&self, tool: &str) -> bool {
+        self.patterns.is_match(tool)
+    }
+}
 
 /// An authenticated (or anonymous) caller.
 #[derive(Clone, Debug)]
@@ -13,6 +39,8 @@ pub struct Caller {
     pub tier: String,
     /// JWT claims, for `{{caller.claims.X}}` (`null` for other callers).
     pub claims: Value,
+    /// The tools this caller may see and call (`None`: all).
+    pub tools: Option<Arc<ToolFilter>>,
 }
 
 impl Caller {
@@ -23,7 +51,14 @@ impl Caller {
             org: String::new(),
             tier: default_tier.into(),
             claims: Value::Null,
+            tools: None,
         }
+    }
+
+    /// Whether this caller may see and call `tool`: the one decision behind both listing and
+    /// calling.
+    pub fn may_use(&self, tool: &str) -> bool {
+        self.tools.as_ref().is_none_or(|filter| filter.allows(tool))
     }
 
     /// The value of `caller.<path>`, or `None` when absent.

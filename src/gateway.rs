@@ -1,5 +1,5 @@
-//! The core of a call, independent of protocol: find the tool, validate the arguments, render
-//! the request, forward it and shape the answer.
+//! The core of a call, independent of protocol: find the tool the caller may use, apply its
+//! rate limits, validate the arguments, render the request, forward it and shape the answer.
 
 use crate::caller::Caller;
 use crate::config::RuntimeConfig;
@@ -12,17 +12,30 @@ use crate::validate::validate_arguments;
 use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-/// Finds the tool, validates the arguments and renders the upstream request, sending nothing.
-pub fn prepare<'c>(
+/// How often idle callers are evicted from the rate limiters.
+const EVICTION_PERIOD: Duration = Duration::from_secs(60);
+
+/// The tool `name` if `caller` may use it; otherwise `tool_not_found`, never a hint that a
+/// hidden tool exists.
+pub fn find_tool<'c>(
     config: &'c RuntimeConfig,
     caller: &Caller,
     name: &str,
-    arguments: Option<Value>,
-) -> Result<(&'c Arc<Tool>, RenderedRequest), CallError> {
-    let tool = config
+) -> Result<&'c Arc<Tool>, CallError> {
+    config
         .tool(name)
-        .ok_or_else(|| CallError::tool_not_found(name))?;
+        .filter(|_| caller.may_use(name))
+        .ok_or_else(|| CallError::tool_not_found(name))
+}
+
+/// Validates the arguments and renders the upstream request, sending nothing.
+pub fn render_call(
+    tool: &Tool,
+    caller: &Caller,
+    arguments: Option<Value>,
+) -> Result<RenderedRequest, CallError> {
     let args = match arguments {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
@@ -34,8 +47,18 @@ pub fn prepare<'c>(
         }
     };
     validate_arguments(&tool.validator, &args)?;
-    let request = tool.request.render(&args, caller)?;
-    Ok((tool, request))
+    tool.request.render(&args, caller)
+}
+
+/// [`find_tool`] then [`render_call`]: what `toolgate render` and `toolgate test` show.
+pub fn prepare<'c>(
+    config: &'c RuntimeConfig,
+    caller: &Caller,
+    name: &str,
+    arguments: Option<Value>,
+) -> Result<(&'c Arc<Tool>, RenderedRequest), CallError> {
+    let tool = find_tool(config, caller, name)?;
+    Ok((tool, render_call(tool, caller, arguments)?))
 }
 
 /// The running gateway: the active config (swapped atomically on reload) and the shared
@@ -60,18 +83,39 @@ impl Gateway {
         self.config.load_full()
     }
 
-    /// Replaces the active config atomically.
-    pub fn swap(&self, config: RuntimeConfig) {
+    /// Replaces the active config atomically. Rate-limit state carries over for every limit
+    /// whose scope and rate are unchanged.
+    pub fn swap(&self, mut config: RuntimeConfig) {
+        config.limits.adopt(&self.config.load().limits);
         self.config.store(Arc::new(config));
+    }
+
+    /// Evicts idle callers from the rate limiters every minute, for as long as the gateway
+    /// lives. Must be called inside a Tokio runtime.
+    pub fn spawn_maintenance(self: &Arc<Self>) {
+        let gateway = Arc::downgrade(self);
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(EVICTION_PERIOD);
+            loop {
+                ticker.tick().await;
+                match gateway.upgrade() {
+                    Some(gateway) => gateway.config().limits.evict_idle(),
+                    None => break,
+                }
+            }
+        });
     }
 
     /// The tools `caller` may see and call, in listing order.
     pub fn visible_tools<'c>(
         &self,
         config: &'c RuntimeConfig,
-        _caller: &Caller,
+        caller: &'c Caller,
     ) -> impl Iterator<Item = &'c Arc<Tool>> {
-        config.tools.iter()
+        config
+            .tools
+            .iter()
+            .filter(|tool| caller.may_use(&tool.name))
     }
 
     /// Calls a tool for `caller`. `arguments` may be `None` (no arguments).
@@ -82,9 +126,29 @@ impl Gateway {
         arguments: Option<Value>,
     ) -> Result<ToolResult, CallError> {
         let config = self.config();
-        let (tool, request) = prepare(&config, caller, name, arguments)?;
-        let answer = self.forwarder.send(request).await?;
-        tool.response.shape(&answer)
+        let started = Instant::now();
+        let outcome = async {
+            let tool = find_tool(&config, caller, name)?;
+            config.limits.check(caller, name).await?;
+            let request = render_call(tool, caller, arguments)?;
+            let answer = self.forwarder.send(request).await?;
+            tool.response.shape(&answer)
+        }
+        .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        match &outcome {
+            Ok(_) => {
+                tracing::info!(tool = name, caller = %caller.id, outcome = "ok", elapsed_ms, "tool call")
+            }
+            Err(error) => tracing::info!(
+                tool = name,
+                caller = %caller.id,
+                outcome = error.code.as_str(),
+                elapsed_ms,
+                "tool call"
+            ),
+        }
+        outcome
     }
 
     /// Reads a resource by URI: `(mime type, content)`.

@@ -6,12 +6,14 @@
 //! [`gateway`] ties that flow together; [`http`] is the thin protocol layer on top (MCP
 //! Streamable HTTP and the legacy JSON protocol).
 
+pub mod auth;
 pub mod caller;
 pub mod config;
 pub mod error;
 pub mod forward;
 pub mod gateway;
 pub mod http;
+pub mod limit;
 pub mod render;
 pub mod shape;
 pub mod template;

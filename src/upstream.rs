@@ -1,6 +1,7 @@
 //! A compiled upstream: where its calls may go and what every call carries.
 
 use reqwest::header::HeaderMap;
+use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;
 
@@ -15,11 +16,19 @@ pub struct Upstream {
     pub timeout: Duration,
     /// Headers injected into every call; secret values are marked sensitive.
     pub headers: HeaderMap,
+    /// Complete header sets for callers of these organisations (`headers_by_org` merged over
+    /// `headers`).
+    pub headers_by_org: HashMap<String, HeaderMap>,
     /// Largest answer accepted, in bytes.
     pub max_response_bytes: u64,
 }
 
 impl Upstream {
+    /// The headers to inject for a caller of `org`.
+    pub fn headers_for(&self, org: &str) -> &HeaderMap {
+        self.headers_by_org.get(org).unwrap_or(&self.headers)
+    }
+
     /// The base URL without a trailing slash, to which a rendered path (`/...`) is appended.
     pub fn base_prefix(&self) -> &str {
         self.base_url.as_str().trim_end_matches('/')

@@ -6,6 +6,8 @@ pub mod env;
 pub mod model;
 mod source;
 
+use crate::auth::Authenticator;
+use crate::limit::RateLimits;
 use crate::tool::{Resource, Tool};
 use crate::upstream::Upstream;
 use std::collections::{BTreeMap, HashMap};
@@ -79,6 +81,12 @@ pub struct ServerSettings {
 pub struct RuntimeConfig {
     /// Server settings.
     pub server: ServerSettings,
+    /// Who may call.
+    pub auth: Authenticator,
+    /// RFC 9728 protected-resource metadata, when JWT auth is configured.
+    pub resource_metadata: Option<serde_json::Value>,
+    /// Rate limits.
+    pub limits: RateLimits,
     /// Upstreams by name.
     pub upstreams: BTreeMap<String, Arc<Upstream>>,
     /// Tools in listing order.

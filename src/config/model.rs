@@ -29,10 +29,10 @@ pub struct ConfigFile {
     /// Read-only data exposed as MCP resources.
     #[serde(default)]
     pub resources: Vec<Spanned<ResourceSection>>,
-    /// Caller authentication (not supported by this version: reported as a problem).
-    pub auth: Option<Spanned<Value>>,
-    /// Rate-limit tiers (not supported by this version: reported as a problem).
-    pub rate_limits: Option<Spanned<Value>>,
+    /// Caller authentication; omit it (or set `mode: none`) for an open gateway.
+    pub auth: Option<Spanned<AuthSection>>,
+    /// Rate-limit tiers and where their state lives.
+    pub rate_limits: Option<Spanned<RateLimitsSection>>,
     /// Operator endpoints (not supported by this version: reported as a problem).
     pub admin: Option<Spanned<Value>>,
 }
@@ -73,6 +73,10 @@ pub struct UpstreamSection {
     pub headers: BTreeMap<String, Text>,
     /// Largest upstream answer accepted, in bytes (default 10 MiB); more is an `upstream_error`.
     pub max_response_bytes: Option<u64>,
+    /// Headers by caller organisation, added to (and overriding) `headers` for callers of that
+    /// org, e.g. a different upstream credential per customer.
+    #[serde(default)]
+    pub headers_by_org: BTreeMap<String, BTreeMap<String, Text>>,
 }
 
 /// One entry of `tools:`.
@@ -89,8 +93,8 @@ pub struct ToolSection {
     pub input_schema: Option<Spanned<Value>>,
     /// MCP tool annotations; derived from the HTTP method when omitted.
     pub annotations: Option<Spanned<Value>>,
-    /// Extra per-caller rate limit for this tool (not supported by this version).
-    pub rate_limit: Option<Spanned<Value>>,
+    /// Extra per-caller rate limit for this tool, e.g. a lower one for writes.
+    pub rate_limit: Option<Spanned<RateSection>>,
     /// The upstream HTTP call to make.
     pub request: Spanned<RequestSection>,
     /// How to shape the upstream answer.
@@ -163,4 +167,91 @@ pub struct ResourceSection {
     pub mime_type: Option<String>,
     /// The upstream call that produces the content (no arguments).
     pub request: Spanned<RequestSection>,
+}
+
+/// `auth:`: how callers authenticate. API keys and JWTs may both be enabled.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// `none` for an open gateway (the same as omitting `auth`).
+    pub mode: Option<Text>,
+    /// API keys, sent as `Authorization: Bearer <key>`.
+    #[serde(default)]
+    pub api_keys: Vec<Spanned<ApiKeySection>>,
+    /// OAuth 2.0 bearer tokens (JWT).
+    pub jwt: Option<Spanned<JwtSection>>,
+}
+
+/// One API key.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeySection {
+    /// The caller's name in logs and metrics; never the key itself.
+    pub id: Text,
+    /// The key, normally `${VAR}` from the environment.
+    pub key: Option<Text>,
+    /// Or the key's SHA-256 digest in hex, so that the key itself is stored nowhere.
+    pub key_sha256: Option<Text>,
+    /// Organisation, available to templates as `{{caller.org}}`.
+    pub org: Option<Text>,
+    /// Rate-limit tier (default `rate_limits.default_tier`).
+    pub tier: Option<Text>,
+    /// Tools this key may see and call, as globs (`crm_*`); default all.
+    pub tools: Option<Vec<Text>>,
+}
+
+/// `auth.jwt:`: JWT verification.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSection {
+    /// Required `iss`.
+    pub issuer: Text,
+    /// Required `aud` (default `server.public_url`).
+    pub audience: Option<Text>,
+    /// JWKS URL of the authorization server.
+    pub jwks_url: Option<Text>,
+    /// Or a shared HS256 secret (from the environment).
+    pub hs256_secret: Option<Text>,
+    /// Accepted algorithms (default `[RS256]` with `jwks_url`, `[HS256]` with a secret).
+    pub algorithms: Option<Vec<Text>>,
+    /// Minimum time between two JWKS fetches (default 60s).
+    pub jwks_refresh_interval: Option<Text>,
+    /// Claim naming the caller (default `sub`).
+    pub id_claim: Option<Text>,
+    /// Claim naming the caller's organisation (default `org`).
+    pub org_claim: Option<Text>,
+    /// Claim naming the caller's tier (default `tier`).
+    pub tier_claim: Option<Text>,
+    /// Scopes advertised in the protected-resource metadata.
+    #[serde(default)]
+    pub scopes_supported: Vec<Text>,
+}
+
+/// `rate_limits:`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitsSection {
+    /// Tier of callers whose credentials name none (default `standard`).
+    pub default_tier: Option<Text>,
+    /// Rates by tier name.
+    #[serde(default)]
+    pub tiers: BTreeMap<String, Spanned<RateSection>>,
+    /// `memory` (default; per process) or `redis` (shared by all replicas).
+    pub backend: Option<Text>,
+    /// Redis URL for `backend: redis`.
+    pub redis_url: Option<Text>,
+    /// `allow` (default) or `deny` calls when Redis cannot be reached.
+    pub on_redis_error: Option<Text>,
+}
+
+/// A rate: `requests` per `per`, with `burst` calls admitted at once.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateSection {
+    /// Calls refilled per `per`.
+    pub requests: u32,
+    /// The refill period, e.g. `1s`, `1m`.
+    pub per: Text,
+    /// Bucket size (default `requests`).
+    pub burst: Option<u32>,
 }

@@ -61,25 +61,12 @@ pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigEr
         matches.sort();
         for included in matches {
             match read_one(&included) {
-                Ok(source) => sources.push(source),
+                Ok(source) => {
+                    problems.extend(main_only_sections(&source));
+                    sources.push(source);
+                }
                 Err(problem) => problems.push(problem),
             }
-        }
-    }
-    for source in &sources {
-        let file = &source.file;
-        if file.server.is_some()
-            || !file.include.is_empty()
-            || file.auth.is_some()
-            || file.rate_limits.is_some()
-            || file.admin.is_some()
-        {
-            problems.push(Problem {
-                file: source.name.clone(),
-                line: 1,
-                column: 1,
-                message: "an included file may only hold upstreams, tools and resources".into(),
-            });
         }
     }
     if !problems.is_empty() {
@@ -87,6 +74,31 @@ pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigEr
     }
     sources.insert(0, main);
     Ok(sources)
+}
+
+/// One problem per section of an included file that only the main file may hold, located at
+/// the section itself (not at the top of the file) so that `check` points at the offending node.
+fn main_only_sections(source: &Source) -> Vec<Problem> {
+    let file = &source.file;
+    [
+        ("server", file.server.as_ref().map(|s| s.referenced)),
+        ("include", file.include.first().map(|i| i.referenced)),
+        ("auth", file.auth.as_ref().map(|s| s.referenced)),
+        ("rate_limits", file.rate_limits.as_ref().map(|s| s.referenced)),
+        ("admin", file.admin.as_ref().map(|s| s.referenced)),
+    ]
+    .into_iter()
+    .filter_map(|(section, at)| {
+        at.map(|at| Problem {
+            file: source.name.clone(),
+            line: at.line(),
+            column: at.column(),
+            message: format!(
+                "'{section}' is only allowed in the main file: an included file may only hold upstreams, tools and resources"
+            ),
+        })
+    })
+    .collect()
 }
 
 /// Parses config text that has no includes.

@@ -1,18 +1,18 @@
 //! The HTTP surface: MCP over Streamable HTTP and the legacy JSON protocol on the same
 //! endpoints, plus health and readiness. A thin layer: every call goes to [`Gateway`].
 
+mod auth;
 mod guard;
 mod health;
 mod legacy;
 mod mcp;
 mod session;
 
-use crate::caller::Caller;
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::Gateway;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, HttpServer, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -20,9 +20,6 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 
 pub use session::Sessions;
-
-/// The rate-limit tier of anonymous callers until rate limits are configured.
-const DEFAULT_TIER: &str = "standard";
 
 /// The outcome of the latest reload, shown by `GET /health`.
 #[derive(Clone, Debug)]
@@ -67,6 +64,7 @@ pub fn serve(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    state.gateway.spawn_maintenance();
     let data = web::Data::from(state);
     let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
         .shutdown_timeout(10);
@@ -87,13 +85,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         );
     }
     cfg.route("/health", web::get().to(health::health))
-        .route("/ready", web::get().to(health::ready));
-}
-
-/// The caller of a request. Authentication is not configured in this version, so every
-/// caller is anonymous.
-fn caller_of(_req: &HttpRequest) -> Caller {
-    Caller::anonymous(DEFAULT_TIER)
+        .route("/ready", web::get().to(health::ready))
+        .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
+        .route(
+            &format!("{}/{{resource:.*}}", auth::METADATA_PATH),
+            web::get().to(auth::resource_metadata),
+        );
 }
 
 /// A plain HTTP error in the legacy error shape (used before any protocol is chosen).

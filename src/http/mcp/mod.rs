@@ -4,7 +4,8 @@
 mod methods;
 mod rpc;
 
-use super::{AppState, caller_of, guard, http_error, legacy, parse_json, read_body};
+use super::auth::authenticate;
+use super::{AppState, guard, http_error, legacy, parse_json, read_body};
 use crate::error::{CallError, ErrorCode};
 use actix_web::http::StatusCode;
 use actix_web::http::header::CONTENT_LENGTH;
@@ -40,6 +41,10 @@ pub async fn post(
     if let Err(refusal) = guard::check(&req, &config.server) {
         return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
     }
+    let caller = match authenticate(&req, &config).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -60,7 +65,6 @@ pub async fn post(
             ));
         }
     };
-    let caller = caller_of(&req);
     if message.is_object() && message.get("jsonrpc").is_none() {
         return legacy::handle(&state, &caller, message).await;
     }
@@ -168,7 +172,10 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
     if let Err(refusal) = guard::check(&req, &config.server) {
         return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
     }
-    let caller = caller_of(&req);
+    let caller = match authenticate(&req, &config).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
     let Some(id) = req
         .headers()
         .get(SESSION_HEADER)

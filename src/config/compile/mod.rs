@@ -1,5 +1,7 @@
 //! Compiling parsed config files into a [`RuntimeConfig`], collecting every problem.
 
+mod callers;
+
 use super::model::{RequestSection, ServerSection, Text, ToolSection, UpstreamSection};
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig, ServerSettings};
@@ -54,19 +56,15 @@ impl Compiler<'_> {
     fn run(&mut self, sources: &[Source]) -> RuntimeConfig {
         let main = &sources[0];
         self.file = main.name.clone();
-        for (section, name) in [
-            (&main.file.auth, "auth"),
-            (&main.file.rate_limits, "rate_limits"),
-            (&main.file.admin, "admin"),
-        ] {
-            if let Some(section) = section {
-                self.problem(
-                    &section.referenced,
-                    format!("'{name}' is not supported by this version of toolgate"),
-                );
-            }
+        if let Some(section) = &main.file.admin {
+            self.problem(
+                &section.referenced,
+                "'admin' is not supported by this version of toolgate",
+            );
         }
         let server = self.server(main.file.server.as_ref().map(|s| &s.value));
+        let mut limits = self.rate_limits(main.file.rate_limits.as_ref());
+        let (auth, resource_metadata) = self.auth(main.file.auth.as_ref(), &limits, &server);
 
         let mut upstreams = BTreeMap::new();
         let mut upstream_names = HashSet::new();
@@ -98,6 +96,14 @@ impl Compiler<'_> {
                         format!("tool '{}' is defined twice", name.value),
                     );
                     continue;
+                }
+                if let Some(rate) = &section.value.rate_limit
+                    && let Some(rate) = self.rate(rate)
+                {
+                    let scope = format!("tool:{}", name.value);
+                    limits
+                        .tools
+                        .insert(name.value.clone(), crate::limit::Limit::new(scope, rate));
                 }
                 if let Some(tool) = self.tool(&section.value, &upstreams, &upstream_names) {
                     tool_index.insert(tool.name.clone(), tools.len());
@@ -147,6 +153,9 @@ impl Compiler<'_> {
         let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         RuntimeConfig {
             server,
+            auth,
+            resource_metadata,
+            limits,
             upstreams,
             tools,
             tool_index,
@@ -156,12 +165,22 @@ impl Compiler<'_> {
         }
     }
 
+    /// Records a problem. Only the first line of the message is kept: some dependencies'
+    /// errors (Handlebars syntax errors) render a multi-line snippet, and every problem must
+    /// print as exactly one `file:line:col: message` line.
     fn problem(&mut self, at: &Location, message: impl Into<String>) {
+        let message = message.into();
+        let message = message
+            .lines()
+            .map(str::trim_end)
+            .find(|line| !line.trim().is_empty())
+            .unwrap_or("invalid value")
+            .to_owned();
         self.problems.push(Problem {
             file: self.file.clone(),
             line: at.line(),
             column: at.column(),
-            message: message.into(),
+            message,
         });
     }
 
@@ -264,11 +283,24 @@ impl Compiler<'_> {
             None => Some(DEFAULT_TIMEOUT),
         };
         let headers = self.header_map(&section.headers);
+        let mut headers_by_org = HashMap::new();
+        for (org, org_headers) in &section.headers_by_org {
+            if let (Some(base), Some(extra)) = (&headers, self.header_map(org_headers)) {
+                let mut merged = base.clone();
+                for (name, value) in extra {
+                    if let Some(name) = name {
+                        merged.insert(name, value);
+                    }
+                }
+                headers_by_org.insert(org.clone(), merged);
+            }
+        }
         Some(Upstream {
             name: name.to_owned(),
             base_url: base_url?,
             timeout: timeout?,
             headers: headers?,
+            headers_by_org,
             max_response_bytes: section
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
@@ -332,12 +364,6 @@ impl Compiler<'_> {
             self.problem(
                 &section.description.referenced,
                 format!("tool '{name}' needs a description"),
-            );
-        }
-        if let Some(limit) = &section.rate_limit {
-            self.problem(
-                &limit.referenced,
-                "per-tool rate_limit is not supported by this version of toolgate",
             );
         }
         let input_schema = match &section.input_schema {
