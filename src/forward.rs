@@ -82,15 +82,23 @@ impl Forwarder {
 
     async fn exchange(&self, request: RenderedRequest) -> Result<UpstreamAnswer, CallError> {
         let upstream = &request.upstream;
+        // The defaults go in only where the config set no value of its own: reqwest's
+        // `header()` appends, which would send two `Accept` or `Content-Type` headers.
+        let mut headers = request.headers.clone();
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        if request.body.is_some() {
+            headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+        }
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone())
-            .header(ACCEPT, HeaderValue::from_static("application/json"));
+            .headers(headers);
         if let Some(body) = &request.body {
-            builder = builder
-                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-                .body(serde_json::to_vec(body).unwrap_or_default());
+            builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
         }
         let mut response = builder.send().await.map_err(|e| {
             let what = if e.is_connect() {

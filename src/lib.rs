@@ -14,6 +14,7 @@ pub mod forward;
 pub mod gateway;
 pub mod http;
 pub mod limit;
+pub mod reload;
 pub mod render;
 pub mod shape;
 pub mod template;

@@ -90,7 +90,7 @@ impl RequestTemplate {
             .upstream
             .contain(&url_text)
             .map_err(|msg| CallError::new(crate::error::ErrorCode::InvalidParameters, msg))?;
-        let mut headers = self.upstream.headers.clone();
+        let mut headers = self.upstream.headers_for(&caller.org).clone();
         for (name, template, secret) in &self.headers {
             if let Some(value) = self.render_header(&ctx, name, template, *secret)? {
                 headers.insert(name.clone(), value);

@@ -32,7 +32,8 @@ pub fn run(listen: &str) -> anyhow::Result<ExitCode> {
         let config = config::load_str("examples/crm/gateway.yaml", CRM_CONFIG, &env)?;
         let tools: Vec<String> = config.tools.iter().map(|t| t.name.clone()).collect();
         let gateway = Arc::new(Gateway::new(config)?);
-        let server = http::serve(Arc::new(AppState::new(gateway)), listener, Some(2))?;
+        let app = AppState::new(gateway, Arc::default());
+        let server = http::serve(Arc::new(app), listener, Some(2))?;
         print_banner(&gateway_addr.to_string(), &crm_url, &tools);
         server.await?;
         anyhow::Ok(())

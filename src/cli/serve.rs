@@ -1,4 +1,4 @@
-//! `toolgate serve`: run the gateway.
+//! `toolgate serve`: run the gateway, reloading its config when the files change.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use toolgate::gateway::Gateway;
 use toolgate::http::{self, AppState};
+use toolgate::reload::{self, ReloadState, Reloader};
 
 /// Loads the config and serves until interrupted.
 pub fn run(
@@ -15,22 +16,22 @@ pub fn run(
 ) -> anyhow::Result<ExitCode> {
     let config = super::load(path)?;
     let listen = listen.unwrap_or_else(|| config.server.listen.clone());
+    let watch = config.server.reload.clone();
     tracing::info!(config = %path.display(), version = %config.version, tools = config.tools.len(), "config loaded");
     let gateway = Arc::new(Gateway::new(config)?);
-    run_gateway(gateway, &listen, workers)
-}
-
-/// Serves `gateway` on `listen` until interrupted.
-pub fn run_gateway(
-    gateway: Arc<Gateway>,
-    listen: &str,
-    workers: Option<usize>,
-) -> anyhow::Result<ExitCode> {
-    let listener =
-        TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
+    let state = Arc::new(ReloadState::default());
+    let reloader = Arc::new(Reloader::new(
+        path.to_path_buf(),
+        gateway.clone(),
+        state.clone(),
+    ));
+    let listener = TcpListener::bind(&listen)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, "toolgate listening");
-    let state = Arc::new(AppState::new(gateway));
-    actix_web::rt::System::new()
-        .block_on(async move { http::serve(state, listener, workers)?.await })?;
+    let app = Arc::new(AppState::new(gateway, state));
+    actix_web::rt::System::new().block_on(async move {
+        tokio::spawn(reload::watch(reloader, watch));
+        http::serve(app, listener, workers)?.await
+    })?;
     Ok(ExitCode::SUCCESS)
 }

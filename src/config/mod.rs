@@ -74,6 +74,8 @@ pub struct ServerSettings {
     pub page_size: usize,
     /// Key that signs session ids.
     pub session_secret: Vec<u8>,
+    /// How config changes are noticed.
+    pub reload: crate::reload::WatchSettings,
 }
 
 /// A fully validated, compiled config. Immutable: a reload builds a new one.

@@ -58,6 +58,21 @@ pub struct ServerSection {
     /// Secret that signs MCP session ids, so that every replica sharing it accepts sessions
     /// issued by another (default: a fixed built-in key; session ids carry no privilege).
     pub session_secret: Option<Text>,
+    /// How config changes are picked up.
+    #[serde(default)]
+    pub reload: ReloadSection,
+}
+
+/// `server.reload:`: how config changes are noticed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReloadSection {
+    /// Watch the config files' directories for changes (default true).
+    pub watch: Option<bool>,
+    /// Also check the files this often, e.g. `2s` (for file systems without change events).
+    pub poll_interval: Option<Text>,
+    /// Quiet time after a change before reloading (default 200ms).
+    pub debounce: Option<Text>,
 }
 
 /// `upstreams.<name>`: one REST API the tools call.

@@ -7,13 +7,11 @@ use serde_json::json;
 /// Liveness and a summary of the active config and the latest reload.
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let config = state.gateway.config();
-    let reload = state.last_reload.read().map(|r| r.clone()).ok();
-    let last_reload = reload.map_or(serde_json::Value::Null, |r| {
-        json!({
-            "ok": r.ok,
-            "at": humantime::format_rfc3339_seconds(r.at).to_string(),
-            "error": r.error,
-        })
+    let reload = state.reload.status();
+    let last_reload = json!({
+        "ok": reload.ok,
+        "at": humantime::format_rfc3339_seconds(reload.at).to_string(),
+        "error": reload.error,
     });
     HttpResponse::Ok().json(json!({
         "status": "healthy",

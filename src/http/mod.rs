@@ -10,27 +10,16 @@ mod session;
 
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::Gateway;
+use crate::reload::ReloadState;
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::TcpListener;
-use std::sync::{Arc, RwLock};
-use std::time::SystemTime;
+use std::sync::Arc;
 
 pub use session::Sessions;
-
-/// The outcome of the latest reload, shown by `GET /health`.
-#[derive(Clone, Debug)]
-pub struct ReloadStatus {
-    /// Whether it succeeded.
-    pub ok: bool,
-    /// When it happened.
-    pub at: SystemTime,
-    /// The problems, when it failed.
-    pub error: Option<String>,
-}
 
 /// State shared by all workers.
 #[derive(Debug)]
@@ -39,21 +28,17 @@ pub struct AppState {
     pub gateway: Arc<Gateway>,
     /// Session ids issued and ended.
     pub sessions: Sessions,
-    /// The latest (re)load outcome.
-    pub last_reload: RwLock<ReloadStatus>,
+    /// The latest (re)load outcome and tool-list change notices.
+    pub reload: Arc<ReloadState>,
 }
 
 impl AppState {
     /// State for a gateway whose config was just loaded.
-    pub fn new(gateway: Arc<Gateway>) -> Self {
+    pub fn new(gateway: Arc<Gateway>, reload: Arc<ReloadState>) -> Self {
         Self {
             gateway,
             sessions: Sessions::default(),
-            last_reload: RwLock::new(ReloadStatus {
-                ok: true,
-                at: SystemTime::now(),
-                error: None,
-            }),
+            reload,
         }
     }
 }

@@ -179,7 +179,7 @@ pub async fn start_gateway(yaml: &str, env: &[(&str, &str)]) -> GatewayUnderTest
     let config = toolgate::config::load_str("test.yaml", yaml, &lookup)
         .unwrap_or_else(|e| panic!("config: {e}"));
     let gateway = Arc::new(Gateway::new(config).unwrap());
-    let state = Arc::new(AppState::new(gateway));
+    let state = Arc::new(AppState::new(gateway, Arc::default()));
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let server = toolgate::http::serve(state.clone(), listener, Some(1)).unwrap();

@@ -5,6 +5,7 @@ mod callers;
 use super::model::{RequestSection, ServerSection, Text, ToolSection, UpstreamSection};
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig, ServerSettings};
+use crate::reload::WatchSettings;
 use crate::render::{BodyTemplate, RequestTemplate};
 use crate::shape::ResponseShape;
 use crate::template::{Root, Template, VarRef};
@@ -26,6 +27,7 @@ const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_PAGE_SIZE: usize = 50;
+const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
 const DEFAULT_SESSION_SECRET: &[u8] = b"toolgate-session-v1";
 
 /// Compiles the sources (main file first) into a runtime config, or every problem found.
@@ -248,7 +250,22 @@ impl Compiler<'_> {
             .as_ref()
             .and_then(|t| self.text(t))
             .map_or_else(|| DEFAULT_SESSION_SECRET.to_vec(), String::into_bytes);
+        let reload = WatchSettings {
+            watch_files: section.reload.watch.unwrap_or(true),
+            poll_interval: section
+                .reload
+                .poll_interval
+                .as_ref()
+                .and_then(|t| self.duration(t)),
+            debounce: section
+                .reload
+                .debounce
+                .as_ref()
+                .and_then(|t| self.duration(t))
+                .unwrap_or(DEFAULT_DEBOUNCE),
+        };
         ServerSettings {
+            reload,
             listen,
             public_url,
             max_body_bytes: section.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize,

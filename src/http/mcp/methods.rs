@@ -107,7 +107,7 @@ fn initialize(state: &AppState, ctx: &mut RequestContext, id: Value, params: &Va
         id,
         json!({
             "protocolVersion": version,
-            "capabilities": { "tools": { "listChanged": false }, "resources": {} },
+            "capabilities": { "tools": { "listChanged": true }, "resources": {} },
             "serverInfo": {
                 "name": "toolgate",
                 "title": "toolgate",

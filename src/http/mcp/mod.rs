@@ -3,6 +3,7 @@
 
 mod methods;
 mod rpc;
+mod sse;
 
 use super::auth::authenticate;
 use super::{AppState, guard, http_error, legacy, parse_json, read_body};
@@ -156,14 +157,42 @@ pub async fn post(
     }
 }
 
-/// `GET /mcp`: this server sends nothing unprompted, so there is no stream to open.
+/// `GET /mcp`: the server-to-client SSE stream. It carries
+/// `notifications/tools/list_changed` after a reload changes the tool list, and a keep-alive
+/// comment every 25 seconds. Clients that do not accept `text/event-stream` get 405.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    if let Err(refusal) = guard::check(&req, &state.gateway.config().server) {
+    let config = state.gateway.config();
+    if let Err(refusal) = guard::check(&req, &config.server) {
         return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
     }
-    HttpResponse::MethodNotAllowed()
-        .insert_header(("Allow", "POST, DELETE"))
-        .json(serde_json::json!({ "error": { "code": "invalid_request", "message": "this server does not offer a server-to-client SSE stream; POST requests to this endpoint" } }))
+    let caller = match authenticate(&req, &config).await {
+        Ok(caller) => caller,
+        Err(refusal) => return refusal,
+    };
+    if let Some(id) = req.headers().get(SESSION_HEADER) {
+        let id = id.to_str().unwrap_or("");
+        if state
+            .sessions
+            .verify(&config.server.session_secret, id, &caller.id)
+            .is_none()
+        {
+            return HttpResponse::NotFound().json(serde_json::json!({ "error": { "code": "invalid_request", "message": "unknown or ended session" } }));
+        }
+    }
+    let accepts_sse = req
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/event-stream"));
+    if !accepts_sse {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "POST, DELETE"))
+            .json(serde_json::json!({ "error": { "code": "invalid_request", "message": "GET opens the server-to-client stream and needs Accept: text/event-stream" } }));
+    }
+    HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("Cache-Control", "no-cache"))
+        .streaming(sse::notifications(state.reload.subscribe()))
 }
 
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id`.

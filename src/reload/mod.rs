@@ -1,0 +1,193 @@
+//! Hot reload: re-read the config, validate and compile it off the request path, and swap it
+//! in atomically only when it is valid and different. Calls in flight keep the snapshot they
+//! started with; an invalid config is reported and the old one keeps serving.
+
+mod watch;
+
+pub use watch::{WatchSettings, watch};
+
+use crate::config::{self, ConfigError};
+use crate::gateway::Gateway;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
+use tokio::sync::broadcast;
+
+/// The outcome of the latest load or reload, shown by `GET /health`.
+#[derive(Clone, Debug)]
+pub struct ReloadStatus {
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// When it happened.
+    pub at: SystemTime,
+    /// Every problem, one `file:line:col: message` a line, when it failed.
+    pub error: Option<String>,
+}
+
+/// Reload state shared with the HTTP layer: the latest outcome, counters, and a channel that
+/// says "the tool list changed" to open `GET /mcp` streams.
+#[derive(Debug)]
+pub struct ReloadState {
+    status: RwLock<ReloadStatus>,
+    tools_changed: broadcast::Sender<()>,
+    /// Successful reloads that changed the config.
+    pub reloads_ok: AtomicU64,
+    /// Reloads refused because the new config was invalid.
+    pub reloads_failed: AtomicU64,
+}
+
+impl Default for ReloadState {
+    fn default() -> Self {
+        Self {
+            status: RwLock::new(ReloadStatus {
+                ok: true,
+                at: SystemTime::now(),
+                error: None,
+            }),
+            tools_changed: broadcast::channel(16).0,
+            reloads_ok: AtomicU64::new(0),
+            reloads_failed: AtomicU64::new(0),
+        }
+    }
+}
+
+impl ReloadState {
+    /// The latest outcome.
+    pub fn status(&self) -> ReloadStatus {
+        self.status
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// A receiver told each time the tool list changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<()> {
+        self.tools_changed.subscribe()
+    }
+
+    fn record(&self, status: ReloadStatus) {
+        match self.status.write() {
+            Ok(mut slot) => *slot = status,
+            Err(poisoned) => *poisoned.into_inner() = status,
+        }
+    }
+}
+
+/// What a reload did.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The files compile to the config already serving.
+    Unchanged,
+    /// A new config is serving.
+    Applied {
+        /// Its version.
+        version: String,
+        /// Whether the tool list (names, schemas, descriptions) changed.
+        tools_changed: bool,
+    },
+    /// The new config is invalid; the old one keeps serving.
+    Failed(ConfigError),
+}
+
+/// Reloads one config file into a gateway.
+#[derive(Debug)]
+pub struct Reloader {
+    path: PathBuf,
+    gateway: Arc<Gateway>,
+    state: Arc<ReloadState>,
+}
+
+impl Reloader {
+    /// A reloader for the config at `path` serving in `gateway`.
+    pub fn new(path: PathBuf, gateway: Arc<Gateway>, state: Arc<ReloadState>) -> Self {
+        Self {
+            path,
+            gateway,
+            state,
+        }
+    }
+
+    /// The config file.
+    pub fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+
+    /// The gateway being reloaded.
+    pub fn gateway(&self) -> &Arc<Gateway> {
+        &self.gateway
+    }
+
+    /// Loads the files again and swaps the config in when it is valid and different. The
+    /// loading runs on a blocking thread, never on a request worker.
+    pub async fn reload(&self) -> Outcome {
+        let path = self.path.clone();
+        let loaded =
+            tokio::task::spawn_blocking(move || config::load_file(&path, &config::process_env))
+                .await;
+        let loaded = match loaded {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::error!("config reload task failed");
+                return Outcome::Unchanged;
+            }
+        };
+        let current = self.gateway.config();
+        match loaded {
+            Ok(new) if new.version == current.version => {
+                if !self.state.status().ok {
+                    // The file went back to the serving config: the error no longer applies.
+                    self.state.record(ReloadStatus {
+                        ok: true,
+                        at: SystemTime::now(),
+                        error: None,
+                    });
+                }
+                Outcome::Unchanged
+            }
+            Ok(new) => {
+                let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
+                let version = new.version.clone();
+                let tools = new.tools.len();
+                self.gateway.swap(new);
+                self.state.reloads_ok.fetch_add(1, Ordering::Relaxed);
+                self.state.record(ReloadStatus {
+                    ok: true,
+                    at: SystemTime::now(),
+                    error: None,
+                });
+                if tools_changed {
+                    let _ = self.state.tools_changed.send(());
+                }
+                tracing::info!(config = %self.path.display(), %version, tools, tools_changed, "config reloaded");
+                Outcome::Applied {
+                    version,
+                    tools_changed,
+                }
+            }
+            Err(error) => {
+                let text = error.to_string();
+                let repeated = self.state.status().error.as_deref() == Some(text.as_str());
+                if !repeated {
+                    self.state.reloads_failed.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        config = %self.path.display(),
+                        problems = error.problems.len(),
+                        "config reload refused; the previous config keeps serving:\n{text}"
+                    );
+                    self.state.record(ReloadStatus {
+                        ok: false,
+                        at: SystemTime::now(),
+                        error: Some(text),
+                    });
+                }
+                Outcome::Failed(error)
+            }
+        }
+    }
+}
+
+fn descriptors(tools: &[Arc<crate::tool::Tool>]) -> Vec<&Value> {
+    tools.iter().map(|t| &t.mcp_descriptor).collect()
+}

@@ -1,0 +1,122 @@
+//! What triggers a reload: file-system events in the directories of the config files (not the
+//! files themselves: editors rename over them and Kubernetes swaps a `..data` symlink, which
+//! would leave a watch on the old inode dead), an optional polling interval, and SIGHUP.
+
+use super::Reloader;
+use notify::{RecursiveMode, Watcher};
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How changes are noticed.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    /// Watch the config directories with inotify (or the platform's equivalent).
+    pub watch_files: bool,
+    /// Also check the files this often (for file systems without change events).
+    pub poll_interval: Option<Duration>,
+    /// Wait this long after an event for the burst to end before reloading.
+    pub debounce: Duration,
+}
+
+/// Reloads whenever the config changes, until the process ends. Must run inside a Tokio runtime.
+pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
+    let (events, mut triggers) = mpsc::unbounded_channel::<()>();
+    let mut watcher = None;
+    let mut watched = BTreeSet::new();
+    if settings.watch_files {
+        let sender = events.clone();
+        match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+            if event.is_ok() {
+                let _ = sender.send(());
+            }
+        }) {
+            Ok(w) => watcher = Some(w),
+            Err(error) => {
+                tracing::warn!(%error, "cannot watch config files; use server.reload.poll_interval")
+            }
+        }
+    }
+    if let Some(period) = settings.poll_interval {
+        let sender = events.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(period);
+            ticker.tick().await;
+            loop {
+                ticker.tick().await;
+                if sender.send(()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    spawn_sighup(reloader.clone());
+    if let Some(w) = watcher.as_mut() {
+        rearm(w, &mut watched, &reloader);
+    }
+    while triggers.recv().await.is_some() {
+        // Debounce: editors and ConfigMap updates write several events in a burst.
+        tokio::time::sleep(settings.debounce).await;
+        while triggers.try_recv().is_ok() {}
+        reloader.reload().await;
+        if let Some(w) = watcher.as_mut() {
+            rearm(w, &mut watched, &reloader);
+        }
+    }
+}
+
+/// Watches the directory of every file of the serving config (plus the main file's),
+/// re-adding watches whose directory entry was replaced.
+fn rearm(
+    watcher: &mut notify::RecommendedWatcher,
+    watched: &mut BTreeSet<PathBuf>,
+    reloader: &Reloader,
+) {
+    let config = reloader.gateway().config();
+    let mut wanted: BTreeSet<PathBuf> = config
+        .sources
+        .iter()
+        .chain(std::iter::once(&reloader.path().to_path_buf()))
+        .filter_map(|file| {
+            file.parent().map(|dir| {
+                if dir.as_os_str().is_empty() {
+                    PathBuf::from(".")
+                } else {
+                    dir.to_path_buf()
+                }
+            })
+        })
+        .collect();
+    wanted.retain(|dir| dir.is_dir());
+    for dir in watched.difference(&wanted) {
+        let _ = watcher.unwatch(dir);
+    }
+    for dir in &wanted {
+        // Re-adding an existing watch is harmless and re-arms one whose directory was replaced.
+        let _ = watcher.unwatch(dir);
+        if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
+            tracing::warn!(dir = %dir.display(), %error, "cannot watch config directory");
+        }
+    }
+    *watched = wanted;
+}
+
+#[cfg(unix)]
+fn spawn_sighup(reloader: Arc<Reloader>) {
+    use tokio::signal::unix::{SignalKind, signal};
+    tokio::spawn(async move {
+        let Ok(mut hangups) = signal(SignalKind::hangup()) else {
+            tracing::warn!("cannot listen for SIGHUP");
+            return;
+        };
+        while hangups.recv().await.is_some() {
+            tracing::info!("SIGHUP: reloading the config");
+            reloader.reload().await;
+        }
+    });
+}
+
+#[cfg(not(unix))]
+fn spawn_sighup(_reloader: Arc<Reloader>) {}
