@@ -112,11 +112,15 @@ impl CallError {
         .with_details(json!({ "errors": [ { "path": path, "message": message } ] }))
     }
 
-    /// The `{"code","message","details"}` object used by both protocols.
+    /// The `{"code","message","details"}` object used by both protocols; a known wait is
+    /// always in `details.retry_after_ms`.
     pub fn body(&self) -> Value {
         let mut body = json!({ "code": self.code.as_str(), "message": self.message });
         if !self.details.is_null() {
             body["details"] = self.details.clone();
+        }
+        if let Some(wait) = self.retry_after {
+            body["details"]["retry_after_ms"] = json!(wait.as_millis() as u64);
         }
         body
     }

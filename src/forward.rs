@@ -3,7 +3,7 @@
 use crate::error::{CallError, ErrorCode};
 use crate::render::RenderedRequest;
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
 use std::time::Duration;
 
@@ -82,17 +82,7 @@ impl Forwarder {
 
     async fn exchange(&self, request: RenderedRequest) -> Result<UpstreamAnswer, CallError> {
         let upstream = &request.upstream;
-        // The defaults go in only where the config set no value of its own: reqwest's
-        // `header()` appends, which would send two `Accept` or `Content-Type` headers.
-        let mut headers = request.headers.clone();
-        headers
-            .entry(ACCEPT)
-            .or_insert(HeaderValue::from_static("application/json"));
-        if request.body.is_some() {
-            headers
-                .entry(CONTENT_TYPE)
-                .or_insert(HeaderValue::from_static("application/json"));
-        }
+        let headers = request.headers.clone();
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())

@@ -11,7 +11,7 @@ use crate::template::{Context, Root, Template, VarRef, value_text};
 use crate::upstream::Upstream;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_percent_encode};
 use reqwest::Method;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +97,15 @@ impl RequestTemplate {
             }
         }
         let body = self.body.as_ref().and_then(|b| render_body(b, &ctx));
+        // Defaults only where the config set no value of its own.
+        headers
+            .entry(ACCEPT)
+            .or_insert(HeaderValue::from_static("application/json"));
+        if body.is_some() {
+            headers
+                .entry(CONTENT_TYPE)
+                .or_insert(HeaderValue::from_static("application/json"));
+        }
         Ok(RenderedRequest {
             method: self.method.clone(),
             url,

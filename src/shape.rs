@@ -19,7 +19,8 @@ pub struct ResponseShape {
 /// A shaped tool result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolResult {
-    /// The result as JSON (a string for non-JSON answers).
+    /// The result as JSON (a string for non-JSON answers, and the cut text when the result was
+    /// cut and the tool declares no output schema).
     pub value: Value,
     /// The result as text for the model: the string itself, or compact JSON.
     pub text: String,
@@ -74,8 +75,14 @@ impl ResponseShape {
         text.push_str(&format!(
             "\n[truncated by toolgate: showing the first {end} of {total} bytes]"
         ));
+        // A declared output schema promises the structured result whole: only the text is cut.
+        let value = if self.output_schema.is_some() {
+            value
+        } else {
+            Value::String(text.clone())
+        };
         ToolResult {
-            value: Value::String(text.clone()),
+            value,
             text,
             truncated: true,
         }

@@ -39,7 +39,6 @@ pub fn describe(request: &RenderedRequest) -> String {
         let _ = writeln!(out, "{name}: {shown}");
     }
     if let Some(body) = &request.body {
-        let _ = writeln!(out, "content-type: application/json");
         let _ = writeln!(
             out,
             "\n{}",

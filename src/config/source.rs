@@ -130,7 +130,9 @@ fn read_one(path: &Path) -> Result<Source, Problem> {
 }
 
 fn parse(name: &str, path: Option<PathBuf>, text: String) -> Result<Source, Problem> {
-    let parsed: Result<Option<ConfigFile>, _> = serde_saphyr::from_str(&text);
+    // YAML 1.2 booleans only: a property named `y`, `n`, `on` or `off` stays a string.
+    let options = serde_saphyr::options! { strict_booleans: true };
+    let parsed: Result<Option<ConfigFile>, _> = serde_saphyr::from_str_with_options(&text, options);
     match parsed {
         Ok(file) => Ok(Source {
             name: name.to_owned(),

@@ -210,7 +210,7 @@ async fn call_tool(state: &AppState, ctx: &RequestContext, id: Value, mut params
 fn tool_result(result: ToolResult) -> Value {
     let mut out =
         json!({ "content": [ { "type": "text", "text": result.text } ], "isError": false });
-    if result.value.is_object() && !result.truncated {
+    if result.value.is_object() {
         out["structuredContent"] = result.value;
     }
     out
@@ -222,13 +222,9 @@ fn tool_error(error: &CallError) -> Value {
     if let Some(wait) = error.retry_after {
         text.push_str(&format!(": retry after {} ms", wait.as_millis()));
     }
-    let mut body = error.body();
-    if let Some(wait) = error.retry_after {
-        body["details"]["retry_after_ms"] = json!(wait.as_millis() as u64);
-    }
     json!({
         "content": [ { "type": "text", "text": text } ],
-        "structuredContent": { "error": body },
+        "structuredContent": { "error": error.body() },
         "isError": true,
     })
 }
