@@ -123,7 +123,16 @@ pub fn load_file(path: &Path, env: EnvLookup<'_>) -> Result<RuntimeConfig, Confi
 
 /// Loads a config from text (no includes allowed); `name` is used in problem locations.
 pub fn load_str(name: &str, text: &str, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
-    let sources = source::read_text(name, text)?;
+    load_texts(&[(name, text)], env)
+}
+
+/// Loads a config from several texts, `(name, text)`: the first is the main file, the others
+/// are compiled as if it included them (they may hold only upstreams, tools and resources).
+pub fn load_texts(
+    files: &[(&str, &str)],
+    env: EnvLookup<'_>,
+) -> Result<RuntimeConfig, ConfigError> {
+    let sources = source::read_texts(files)?;
     compile::compile(sources, env)
 }
 

@@ -101,21 +101,36 @@ fn main_only_sections(source: &Source) -> Vec<Problem> {
     .collect()
 }
 
-/// Parses config text that has no includes.
-pub fn read_text(name: &str, text: &str) -> Result<Vec<Source>, ConfigError> {
-    let source =
-        parse(name, None, text.to_owned()).map_err(|p| ConfigError { problems: vec![p] })?;
-    if let Some(first) = source.file.include.first() {
-        return Err(ConfigError {
-            problems: vec![Problem {
-                file: name.into(),
+/// Parses config texts given directly, as `(name, text)`: the first is the main file, the
+/// others play the part of included files. `include:` is not available here.
+pub fn read_texts(files: &[(&str, &str)]) -> Result<Vec<Source>, ConfigError> {
+    let mut sources = Vec::new();
+    let mut problems = Vec::new();
+    for (index, (name, text)) in files.iter().enumerate() {
+        let source = match parse(name, None, (*text).to_owned()) {
+            Ok(source) => source,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        if index > 0 {
+            problems.extend(main_only_sections(&source));
+        } else if let Some(first) = source.file.include.first() {
+            problems.push(Problem {
+                file: source.name.clone(),
                 line: first.referenced.line(),
                 column: first.referenced.column(),
                 message: "include is only available when the config is read from a file".into(),
-            }],
-        });
+            });
+        }
+        sources.push(source);
     }
-    Ok(vec![source])
+    if problems.is_empty() && !sources.is_empty() {
+        Ok(sources)
+    } else {
+        Err(ConfigError { problems })
+    }
 }
 
 fn read_one(path: &Path) -> Result<Source, Problem> {
