@@ -5,6 +5,8 @@ use crate::caller::Caller;
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
 use crate::forward::Forwarder;
+use crate::metrics::{LimitLabels, Metrics};
+use reqwest::header::{HeaderName, HeaderValue};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
 use crate::tool::Tool;
@@ -13,6 +15,9 @@ use arc_swap::ArcSwap;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The header carrying the request id upstream.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// How often idle callers are evicted from the rate limiters.
 const EVICTION_PERIOD: Duration = Duration::from_secs(60);
@@ -67,15 +72,24 @@ pub fn prepare<'c>(
 pub struct Gateway {
     config: ArcSwap<RuntimeConfig>,
     forwarder: Forwarder,
+    metrics: Arc<Metrics>,
 }
 
 impl Gateway {
     /// A gateway serving `config`.
     pub fn new(config: RuntimeConfig) -> Result<Self, reqwest::Error> {
+        let metrics = Arc::new(Metrics::default());
+        metrics.set_config_version(&config.version);
         Ok(Self {
             config: ArcSwap::from_pointee(config),
-            forwarder: Forwarder::new()?,
+            forwarder: Forwarder::new(metrics.clone())?,
+            metrics,
         })
+    }
+
+    /// The gateway's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// The active config; a call keeps using the snapshot it started with.
@@ -87,6 +101,7 @@ impl Gateway {
     /// whose scope and rate are unchanged.
     pub fn swap(&self, mut config: RuntimeConfig) {
         config.limits.adopt(&self.config.load().limits);
+        self.metrics.set_config_version(&config.version);
         self.config.store(Arc::new(config));
     }
 
@@ -118,36 +133,49 @@ impl Gateway {
             .filter(|tool| caller.may_use(&tool.name))
     }
 
-    /// Calls a tool for `caller`. `arguments` may be `None` (no arguments).
+    /// Calls a tool for `caller`. `arguments` may be `None` (no arguments); `request_id` is
+    /// passed upstream as `X-Request-Id`.
     pub async fn call_tool(
         &self,
         caller: &Caller,
         name: &str,
         arguments: Option<Value>,
+        request_id: &str,
     ) -> Result<ToolResult, CallError> {
         let config = self.config();
         let started = Instant::now();
+        self.metrics.in_flight.inc();
         let outcome = async {
             let tool = find_tool(&config, caller, name)?;
             config.limits.check(caller, name).await?;
-            let request = render_call(tool, caller, arguments)?;
+            let mut request = render_call(tool, caller, arguments)?;
+            if let Ok(value) = HeaderValue::from_str(request_id) {
+                request.headers.insert(REQUEST_ID, value);
+            }
             let answer = self.forwarder.send(request).await?;
             tool.response.shape(&answer)
         }
         .await;
+        self.metrics.in_flight.dec();
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        match &outcome {
-            Ok(_) => {
-                tracing::info!(tool = name, caller = %caller.id, outcome = "ok", elapsed_ms, "tool call")
-            }
-            Err(error) => tracing::info!(
-                tool = name,
-                caller = %caller.id,
-                outcome = error.code.as_str(),
-                elapsed_ms,
-                "tool call"
-            ),
+        let code = match &outcome {
+            Ok(_) => "ok",
+            Err(error) => error.code.as_str(),
+        };
+        if let Err(error) = &outcome
+            && error.code == ErrorCode::RateLimitExceeded
+            && let Some(limit) = error.details.get("limit").and_then(Value::as_str)
+        {
+            self.metrics
+                .rate_limited
+                .get_or_create(&LimitLabels { limit: limit.to_owned() })
+                .inc();
         }
+        // Tools that do not exist are not counted by name: a caller could invent names without
+        // bound.
+        let tool_label = if config.tool(name).is_some() { name } else { "(unknown)" };
+        self.metrics.record_call(tool_label, &caller.id, code);
+        tracing::info!(request_id, tool = name, caller = %caller.id, outcome = code, elapsed_ms, "tool call");
         outcome
     }
 

@@ -78,6 +78,13 @@ enum Command {
         #[command(flatten)]
         config: ConfigArg,
     },
+    /// Write tool YAML generated from an API description.
+    Import {
+        #[command(subcommand)]
+        source: cli::import::ImportSource,
+    },
+    /// Print the JSON Schema of the config file (published as config/toolgate.schema.json).
+    Schema,
     /// Run the gateway on the bundled example with its demo upstream API.
     #[cfg(feature = "demo")]
     Demo {
@@ -100,6 +107,8 @@ fn main() -> std::process::ExitCode {
         Command::Render { config, tool, args } => cli::render::run(&config.config, &tool, &args),
         Command::Call { config, tool, args } => cli::call::run(&config.config, &tool, &args),
         Command::Test { config } => cli::test::run(&config.config),
+        Command::Import { source } => cli::import::run(source),
+        Command::Schema => cli::schema::run(),
         #[cfg(feature = "demo")]
         Command::Demo { listen } => cli::demo::run(&listen),
     };

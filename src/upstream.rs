@@ -1,12 +1,13 @@
 //! A compiled upstream: where its calls may go and what every call carries.
 
 use reqwest::header::HeaderMap;
+use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;
 
 /// One upstream REST API, compiled from `upstreams.<name>`.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Upstream {
     /// The name tools refer to.
     pub name: String,
@@ -21,6 +22,12 @@ pub struct Upstream {
     pub headers_by_org: HashMap<String, HeaderMap>,
     /// Largest answer accepted, in bytes.
     pub max_response_bytes: u64,
+    /// At most this many calls at once (`None`: no limit).
+    pub concurrency: Option<ConcurrencyLimit>,
+    /// Retries of idempotent calls on connection failures and 502/503/504.
+    pub retry: RetryPolicy,
+    /// Fails fast while the upstream is down.
+    pub breaker: CircuitBreaker,
 }
 
 impl Upstream {

@@ -16,7 +16,7 @@ pub fn run(path: &Path, tool: &str, args: &str) -> anyhow::Result<ExitCode> {
         .build()?;
     let started = Instant::now();
     let result =
-        runtime.block_on(gateway.call_tool(&Caller::anonymous("standard"), tool, Some(args)));
+        runtime.block_on(gateway.call_tool(&Caller::anonymous("standard"), tool, Some(args), "toolgate-call"));
     let elapsed = started.elapsed();
     let (body, code) = match result {
         Ok(result) => (

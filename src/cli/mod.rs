@@ -4,7 +4,9 @@ pub mod call;
 pub mod check;
 #[cfg(feature = "demo")]
 pub mod demo;
+pub mod import;
 pub mod render;
+pub mod schema;
 pub mod serve;
 pub mod test;
 

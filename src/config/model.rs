@@ -12,51 +12,64 @@ use std::collections::BTreeMap;
 pub type Text = Spanned<String>;
 
 /// One config file: the main file or an included one.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfigFile {
     /// Server settings; only allowed in the main file.
+    #[schemars(with = "Option<ServerSection>")]
     pub server: Option<Spanned<ServerSection>>,
     /// Glob patterns of more files to load, relative to this file; only in the main file.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub include: Vec<Text>,
     /// Upstream REST APIs by name.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, UpstreamSection>")]
     pub upstreams: BTreeMap<String, Spanned<UpstreamSection>>,
     /// The tools the gateway serves, in listing order.
     #[serde(default)]
+    #[schemars(with = "Vec<ToolSection>")]
     pub tools: Vec<Spanned<ToolSection>>,
     /// Read-only data exposed as MCP resources.
     #[serde(default)]
+    #[schemars(with = "Vec<ResourceSection>")]
     pub resources: Vec<Spanned<ResourceSection>>,
     /// Caller authentication; omit it (or set `mode: none`) for an open gateway.
+    #[schemars(with = "Option<AuthSection>")]
     pub auth: Option<Spanned<AuthSection>>,
     /// Rate-limit tiers and where their state lives.
+    #[schemars(with = "Option<RateLimitsSection>")]
     pub rate_limits: Option<Spanned<RateLimitsSection>>,
     /// Operator endpoints (not supported by this version: reported as a problem).
+    #[schemars(with = "Option<Value>")]
     pub admin: Option<Spanned<Value>>,
 }
 
 /// `server:`: where and how the gateway listens.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSection {
     /// Address to listen on, e.g. `0.0.0.0:8766` (default `127.0.0.1:8766`).
+    #[schemars(with = "Option<String>")]
     pub listen: Option<Text>,
     /// The public URL clients use, e.g. `https://mcp.example.com`; its origin and host are allowed.
+    #[schemars(with = "Option<String>")]
     pub public_url: Option<Text>,
     /// Largest accepted request body in bytes (default 1 MiB); larger requests get 413.
     pub max_body_bytes: Option<u64>,
     /// Browser `Origin`s allowed besides loopback and `public_url`'s; others get 403.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub allowed_origins: Vec<Text>,
     /// `Host` values accepted besides loopback names and `public_url`'s host; `["*"]` for any.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub allowed_hosts: Vec<Text>,
     /// Page size of `tools/list` and `resources/list` (default 50).
     pub page_size: Option<usize>,
     /// Secret that signs MCP session ids, so that every replica sharing it accepts sessions
     /// issued by another (default: a fixed built-in key; session ids carry no privilege).
+    #[schemars(with = "Option<String>")]
     pub session_secret: Option<Text>,
     /// How config changes are picked up.
     #[serde(default)]
@@ -64,89 +77,129 @@ pub struct ServerSection {
 }
 
 /// `server.reload:`: how config changes are noticed.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ReloadSection {
     /// Watch the config files' directories for changes (default true).
     pub watch: Option<bool>,
     /// Also check the files this often, e.g. `2s` (for file systems without change events).
+    #[schemars(with = "Option<String>")]
     pub poll_interval: Option<Text>,
     /// Quiet time after a change before reloading (default 200ms).
+    #[schemars(with = "Option<String>")]
     pub debounce: Option<Text>,
 }
 
 /// `upstreams.<name>`: one REST API the tools call.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {
     /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`.
+    #[schemars(with = "String")]
     pub base_url: Text,
     /// Time allowed for a whole call, e.g. `5s` (default 30s); a tool's `timeout` overrides it.
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Text>,
     /// Headers injected into every call (credentials from `${VAR}`); never shown to callers.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Text>,
     /// Largest upstream answer accepted, in bytes (default 10 MiB); more is an `upstream_error`.
     pub max_response_bytes: Option<u64>,
     /// Headers by caller organisation, added to (and overriding) `headers` for callers of that
     /// org, e.g. a different upstream credential per customer.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, BTreeMap<String, String>>")]
     pub headers_by_org: BTreeMap<String, BTreeMap<String, Text>>,
+    /// At most this many calls at once to this upstream (default: no limit); excess calls wait
+    /// up to `queue_timeout`, then fail with `upstream_error`.
+    pub max_concurrency: Option<usize>,
+    /// How long an excess call waits for a free slot (default 1s).
+    #[schemars(with = "Option<String>")]
+    pub queue_timeout: Option<Text>,
+    /// Retries of idempotent calls (GET, HEAD, OPTIONS, PUT, DELETE) on connection failures and
+    /// 502/503/504, with jittered exponential backoff (default 2; 0 turns retries off). POST
+    /// and PATCH are never retried.
+    pub retries: Option<u32>,
+    /// Base backoff between retries (default 50ms).
+    #[schemars(with = "Option<String>")]
+    pub retry_backoff: Option<Text>,
+    /// Consecutive failures (connection errors, timeouts, 5xx) that open the circuit breaker
+    /// (default 5); while open, calls fail fast with `upstream_error`.
+    pub breaker_failures: Option<u32>,
+    /// How long the breaker stays open before one probe call is let through (default 10s).
+    #[schemars(with = "Option<String>")]
+    pub breaker_open_for: Option<Text>,
 }
 
 /// One entry of `tools:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolSection {
     /// Unique name, 1–128 characters of `A-Za-z0-9_-.`.
+    #[schemars(with = "String")]
     pub name: Text,
     /// Short human-readable title.
     pub title: Option<String>,
     /// What the tool does; the model reads it to decide when to call the tool.
+    #[schemars(with = "String")]
     pub description: Text,
     /// JSON Schema (2020-12) of the arguments; validated before anything is sent.
+    #[schemars(with = "Option<Value>")]
     pub input_schema: Option<Spanned<Value>>,
     /// MCP tool annotations; derived from the HTTP method when omitted.
+    #[schemars(with = "Option<Value>")]
     pub annotations: Option<Spanned<Value>>,
     /// Extra per-caller rate limit for this tool, e.g. a lower one for writes.
+    #[schemars(with = "Option<RateSection>")]
     pub rate_limit: Option<Spanned<RateSection>>,
     /// The upstream HTTP call to make.
+    #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
     /// How to shape the upstream answer.
     #[serde(default)]
     pub response: ResponseSection,
     /// Examples checked by `toolgate test` without sending anything.
     #[serde(default)]
+    #[schemars(with = "Vec<ToolTestSection>")]
     pub tests: Vec<Spanned<ToolTestSection>>,
 }
 
 /// `request:`: the upstream call template of a tool or resource.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RequestSection {
     /// Name of an entry of `upstreams`.
+    #[schemars(with = "String")]
     pub upstream: Text,
     /// HTTP method (default GET).
+    #[schemars(with = "Option<String>")]
     pub method: Option<Text>,
     /// Path below the upstream's `base_url`; each `{{...}}` is encoded as one path segment.
+    #[schemars(with = "String")]
     pub path: Text,
     /// Query entries; an entry whose argument is absent is left out.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub query: BTreeMap<String, Text>,
     /// Extra headers; values with CR, LF or NUL are rejected.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Text>,
     /// JSON body; a string leaf that is exactly one `{{...}}` keeps the value's JSON type.
+    #[schemars(with = "Option<Value>")]
     pub body: Option<Spanned<Value>>,
     /// Overrides the upstream's timeout for this call, e.g. `3s`.
+    #[schemars(with = "Option<String>")]
     pub timeout: Option<Text>,
 }
 
 /// `response:`: how the upstream answer is turned into the tool result.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSection {
     /// JSON Pointer into the upstream body, e.g. `/note`; default the whole body.
+    #[schemars(with = "Option<String>")]
     pub pick: Option<Text>,
     /// Relay the answer as it arrives (NDJSON, progress notifications).
     #[serde(default)]
@@ -154,11 +207,12 @@ pub struct ResponseSection {
     /// Longer results are cut, with an explicit truncation marker.
     pub max_bytes: Option<usize>,
     /// JSON Schema of the result; advertised to clients and checked.
+    #[schemars(with = "Option<Value>")]
     pub output_schema: Option<Spanned<Value>>,
 }
 
 /// One `tests:` entry of a tool.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolTestSection {
     /// Arguments to render.
@@ -169,103 +223,131 @@ pub struct ToolTestSection {
 }
 
 /// One entry of `resources:`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResourceSection {
     /// The resource URI, e.g. `crm://segments`.
+    #[schemars(with = "String")]
     pub uri: Text,
     /// Display name.
+    #[schemars(with = "String")]
     pub name: Text,
     /// Optional description.
     pub description: Option<String>,
     /// MIME type of the content (default `application/json`).
     pub mime_type: Option<String>,
     /// The upstream call that produces the content (no arguments).
+    #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
 }
 
 /// `auth:`: how callers authenticate. API keys and JWTs may both be enabled.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSection {
     /// `none` for an open gateway (the same as omitting `auth`).
+    #[schemars(with = "Option<String>")]
     pub mode: Option<Text>,
     /// API keys, sent as `Authorization: Bearer <key>`.
     #[serde(default)]
+    #[schemars(with = "Vec<ApiKeySection>")]
     pub api_keys: Vec<Spanned<ApiKeySection>>,
     /// OAuth 2.0 bearer tokens (JWT).
+    #[schemars(with = "Option<JwtSection>")]
     pub jwt: Option<Spanned<JwtSection>>,
 }
 
 /// One API key.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiKeySection {
     /// The caller's name in logs and metrics; never the key itself.
+    #[schemars(with = "String")]
     pub id: Text,
     /// The key, normally `${VAR}` from the environment.
+    #[schemars(with = "Option<String>")]
     pub key: Option<Text>,
     /// Or the key's SHA-256 digest in hex, so that the key itself is stored nowhere.
+    #[schemars(with = "Option<String>")]
     pub key_sha256: Option<Text>,
     /// Organisation, available to templates as `{{caller.org}}`.
+    #[schemars(with = "Option<String>")]
     pub org: Option<Text>,
     /// Rate-limit tier (default `rate_limits.default_tier`).
+    #[schemars(with = "Option<String>")]
     pub tier: Option<Text>,
     /// Tools this key may see and call, as globs (`crm_*`); default all.
+    #[schemars(with = "Option<Vec<String>>")]
     pub tools: Option<Vec<Text>>,
 }
 
 /// `auth.jwt:`: JWT verification.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JwtSection {
     /// Required `iss`.
+    #[schemars(with = "String")]
     pub issuer: Text,
     /// Required `aud` (default `server.public_url`).
+    #[schemars(with = "Option<String>")]
     pub audience: Option<Text>,
     /// JWKS URL of the authorization server.
+    #[schemars(with = "Option<String>")]
     pub jwks_url: Option<Text>,
     /// Or a shared HS256 secret (from the environment).
+    #[schemars(with = "Option<String>")]
     pub hs256_secret: Option<Text>,
     /// Accepted algorithms (default `[RS256]` with `jwks_url`, `[HS256]` with a secret).
+    #[schemars(with = "Option<Vec<String>>")]
     pub algorithms: Option<Vec<Text>>,
     /// Minimum time between two JWKS fetches (default 60s).
+    #[schemars(with = "Option<String>")]
     pub jwks_refresh_interval: Option<Text>,
     /// Claim naming the caller (default `sub`).
+    #[schemars(with = "Option<String>")]
     pub id_claim: Option<Text>,
     /// Claim naming the caller's organisation (default `org`).
+    #[schemars(with = "Option<String>")]
     pub org_claim: Option<Text>,
     /// Claim naming the caller's tier (default `tier`).
+    #[schemars(with = "Option<String>")]
     pub tier_claim: Option<Text>,
     /// Scopes advertised in the protected-resource metadata.
     #[serde(default)]
+    #[schemars(with = "Vec<String>")]
     pub scopes_supported: Vec<Text>,
 }
 
 /// `rate_limits:`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitsSection {
     /// Tier of callers whose credentials name none (default `standard`).
+    #[schemars(with = "Option<String>")]
     pub default_tier: Option<Text>,
     /// Rates by tier name.
     #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RateSection>")]
     pub tiers: BTreeMap<String, Spanned<RateSection>>,
     /// `memory` (default; per process) or `redis` (shared by all replicas).
+    #[schemars(with = "Option<String>")]
     pub backend: Option<Text>,
     /// Redis URL for `backend: redis`.
+    #[schemars(with = "Option<String>")]
     pub redis_url: Option<Text>,
     /// `allow` (default) or `deny` calls when Redis cannot be reached.
+    #[schemars(with = "Option<String>")]
     pub on_redis_error: Option<Text>,
 }
 
 /// A rate: `requests` per `per`, with `burst` calls admitted at once.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateSection {
     /// Calls refilled per `per`.
     pub requests: u32,
     /// The refill period, e.g. `1s`, `1m`.
+    #[schemars(with = "String")]
     pub per: Text,
     /// Bucket size (default `requests`).
     pub burst: Option<u32>,

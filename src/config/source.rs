@@ -2,6 +2,7 @@
 
 use super::model::ConfigFile;
 use super::{ConfigError, EnvLookup, Problem};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 /// One parsed file.
@@ -29,6 +30,10 @@ pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigEr
     };
     let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut sources = Vec::new();
+    // Every file is read once: a glob that also matches the main file (`*.yaml` next to it),
+    // or two patterns matching the same file, must not load it again (its tools would be
+    // "defined twice", the main file would be refused as an included file).
+    let mut seen = HashSet::from([canonical(path)]);
     for pattern in &main.file.include {
         let at = |message: String| Problem {
             file: main.name.clone(),
@@ -60,6 +65,9 @@ pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigEr
         let mut matches = matches;
         matches.sort();
         for included in matches {
+            if !seen.insert(canonical(&included)) {
+                continue;
+            }
             match read_one(&included) {
                 Ok(source) => {
                     problems.extend(main_only_sections(&source));
@@ -74,6 +82,11 @@ pub fn read_all(path: &Path, env: EnvLookup<'_>) -> Result<Vec<Source>, ConfigEr
     }
     sources.insert(0, main);
     Ok(sources)
+}
+
+/// The file's canonical path (symlinks resolved), to recognise a file matched twice.
+fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// One problem per section of an included file that only the main file may hold, located at

@@ -7,7 +7,7 @@ use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
 /// Answers one legacy request.
-pub async fn handle(state: &AppState, caller: &Caller, request: Value) -> HttpResponse {
+pub async fn handle(state: &AppState, caller: &Caller, request: Value, request_id: &str) -> HttpResponse {
     let method = request.get("method").and_then(Value::as_str).unwrap_or("");
     let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
     match method {
@@ -20,7 +20,7 @@ pub async fn handle(state: &AppState, caller: &Caller, request: Value) -> HttpRe
                 .collect();
             HttpResponse::Ok().json(json!({ "tools": tools }))
         }
-        "call_tool" => call_tool(state, caller, params).await,
+        "call_tool" => call_tool(state, caller, params, request_id).await,
         "" => http_error(&CallError::new(
             ErrorCode::InvalidRequest,
             "the request needs a method: list_tools or call_tool (or a JSON-RPC 2.0 message)",
@@ -32,7 +32,7 @@ pub async fn handle(state: &AppState, caller: &Caller, request: Value) -> HttpRe
     }
 }
 
-async fn call_tool(state: &AppState, caller: &Caller, mut params: Value) -> HttpResponse {
+async fn call_tool(state: &AppState, caller: &Caller, mut params: Value, request_id: &str) -> HttpResponse {
     let Some(name) = params
         .get("tool_name")
         .and_then(Value::as_str)
@@ -48,7 +48,7 @@ async fn call_tool(state: &AppState, caller: &Caller, mut params: Value) -> Http
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let arguments = params.get_mut("arguments").map(Value::take);
-    match state.gateway.call_tool(caller, &name, arguments).await {
+    match state.gateway.call_tool(caller, &name, arguments, request_id).await {
         Ok(result) => {
             let mut body = json!({ "result": result.value });
             if result.truncated {

@@ -5,6 +5,7 @@ mod auth;
 mod guard;
 mod health;
 mod legacy;
+mod observe;
 mod mcp;
 mod session;
 
@@ -51,7 +52,12 @@ pub fn serve(
 ) -> std::io::Result<Server> {
     state.gateway.spawn_maintenance();
     let data = web::Data::from(state);
-    let mut server = HttpServer::new(move || App::new().app_data(data.clone()).configure(routes))
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(actix_web::middleware::from_fn(observe::middleware))
+            .configure(routes)
+    })
         .shutdown_timeout(10);
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
@@ -71,6 +77,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(observe::metrics))
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
         .route(
             &format!("{}/{{resource:.*}}", auth::METADATA_PATH),

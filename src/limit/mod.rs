@@ -83,7 +83,9 @@ impl RateLimits {
             .tiers
             .get(&caller.tier)
             .or_else(|| self.tiers.get(&self.default_tier));
-        let limits = [tier, self.tools.get(tool)];
+        // The tool's own limit first: a call it refuses must not spend the caller's tier
+        // budget, or hammering one limited tool would lock the caller out of every other tool.
+        let limits = [self.tools.get(tool), tier];
         for limit in limits.into_iter().flatten() {
             if let Err(not_until) = limit.limiter.check_key(&caller.id) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());

@@ -72,6 +72,7 @@ impl RedisLimiter {
     }
 
     fn failed(&self, error: &str) -> Option<Duration> {
+        crate::metrics::REDIS_ERRORS.inc();
         tracing::warn!(error, policy = ?self.on_error, "redis rate-limit check failed");
         match self.on_error {
             OnRedisError::Allow => None,

@@ -3,6 +3,7 @@
 //! would leave a watch on the old inode dead), an optional polling interval, and SIGHUP.
 
 use super::Reloader;
+use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -29,7 +30,7 @@ pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
     if settings.watch_files {
         let sender = events.clone();
         match notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-            if event.is_ok() {
+            if event.is_ok_and(|event| !is_read(&event.kind)) {
                 let _ = sender.send(());
             }
         }) {
@@ -65,6 +66,17 @@ pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
             rearm(w, &mut watched, &reloader);
         }
     }
+}
+
+/// Whether an event only says that a file was read. Such events change nothing, and every
+/// reload opens the config files itself: reacting to them would reload forever.
+fn is_read(kind: &EventKind) -> bool {
+    matches!(
+        kind,
+        EventKind::Access(
+            AccessKind::Open(_) | AccessKind::Read | AccessKind::Close(AccessMode::Read)
+        )
+    )
 }
 
 /// Watches the directory of every file of the serving config (plus the main file's),

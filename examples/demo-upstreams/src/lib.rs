@@ -1,22 +1,27 @@
 //! Demo upstream REST APIs for toolgate.
 //!
-//! This crate holds a small but realistic CRM API that toolgate's examples
-//! (`examples/crm/gateway.yaml`) and `toolgate demo` put behind the gateway.
-//! Everything lives in memory and is generated deterministically, so every run
-//! serves the same 150 customers; notes created through the API persist for as
-//! long as the process runs.
+//! Three small but realistic APIs that toolgate's examples put behind the gateway, and that
+//! `toolgate demo` starts on loopback ports:
 //!
-//! # Endpoints
+//! - a **CRM** ([`start_crm`], `examples/crm/`): 150 customers with interactions and notes;
+//! - a **data warehouse** ([`start_warehouse`], `examples/data-warehouse/`): sample sales data
+//!   in an embedded SQLite database, queried with read-only SQL;
+//! - a **workflow engine** ([`start_workflow`], `examples/workflow/`): templates whose runs move
+//!   through their steps in the background for a few seconds.
 //!
-//! All answers are JSON; every error has the shape
-//! `{"error":{"code":"...","message":"...","field":"..."}}` (`field` only when
-//! one input is to blame). Codes: `validation_error` (400), `unauthorized`
-//! (401), `not_found` (404), `method_not_allowed` (405), `payload_too_large`
-//! (413), `internal_error` (500).
+//! All data is generated deterministically, so every run serves the same customers and sales
+//! rows. Every error has the shape `{"error":{"code":"...","message":"...","field":"..."}}`
+//! (`field` only when one input is to blame); `/health` answers `{"status":"ok"}` and never needs
+//! a token. Each server runs one worker, is spawned with `tokio::spawn`, installs no signal
+//! handlers (stop it with [`ServerHandle::stop`]) and keeps its state in memory.
+//!
+//! # CRM
+//!
+//! Codes: `validation_error` (400), `unauthorized` (401), `not_found` (404),
+//! `method_not_allowed` (405), `payload_too_large` (413), `internal_error` (500).
 //!
 //! | method and path | what it does |
 //! |---|---|
-//! | `GET /health` | `{"status":"ok"}`; never needs a token |
 //! | `GET /customers?query=&name=&email=&company=&tier=&status=&page=1&limit=20` | search (case-insensitive substrings; `query` matches name, email or company; `tier`/`status` exact) |
 //! | `GET /customers/{id}?include=interactions\|notes` | full profile, optionally with embedded lists |
 //! | `GET /customers/{id}/interactions?limit=10&type=` | interactions, newest first |
@@ -26,17 +31,49 @@
 //! | `POST /pricing/discount` | `{"customer_tier": "...", "purchase_amount": 100}` → 5/10/20 % discount |
 //! | `GET /reports/slow?delay_ms=2000` | answers after `delay_ms` (at most 30000): a slow path for timeout demos |
 //!
+//! # Data warehouse
+//!
+//! Tables `regions`, `products`, `customers`, `orders` (3000, 2024–2025) and `order_items`.
+//! Every connection is in-memory and `PRAGMA query_only`; statements other than one `SELECT` or
+//! `WITH` query are refused before they run. Codes besides the CRM's: `read_only` (400),
+//! `sql_error` (400, SQLite's message), `query_too_large` (400), `query_timeout` (408, the query
+//! ran past its time limit and was interrupted).
+//!
+//! | method and path | what it does |
+//! |---|---|
+//! | `GET /tables` | every table with its description, row and column counts |
+//! | `GET /tables/{name}` | columns (type, nullable, primary key, description) and foreign keys; 404 if unknown |
+//! | `POST /query` | `{"sql", "limit": 100 (1–1000), "cursor", "timeout_ms"}` → `{"columns", "rows", "row_count", "has_more", "next_cursor", "elapsed_ms", ...}` |
+//! | `POST /export` | `{"sql", "max_rows": 1000 (1–5000), "timeout_ms"}` → `text/csv` |
+//!
+//! # Workflow engine
+//!
+//! Codes besides the CRM's: `conflict` (409, cancelling a finished run), `too_many_runs` (429).
+//!
+//! | method and path | what it does |
+//! |---|---|
+//! | `GET /templates`, `GET /templates/{id}` | templates with their parameter schemas and steps |
+//! | `POST /runs` | `{"template_id", "parameters": {...}}` → 202 with the new run; bad parameters → 400 naming `parameters.<name>` |
+//! | `GET /runs?state=&limit=` | the newest runs first |
+//! | `GET /runs/{id}` | state, current step, progress, steps, result or error; 404 if unknown |
+//! | `POST /runs/{id}/cancel` | cancel (idempotent); 409 once the run succeeded or failed |
+//!
 //! # Example
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
-//! use toolgate_demo::{CrmOptions, start_crm};
+//! use toolgate_demo::{CrmOptions, WarehouseOptions, WorkflowOptions};
 //!
-//! let options = CrmOptions { token: Some("demo-crm-token".into()) };
-//! let (addr, handle) = start_crm("127.0.0.1:0", options).await?;
-//! println!("CRM listening on http://{addr}");
+//! let (crm, crm_handle) = toolgate_demo::start_crm("127.0.0.1:0", CrmOptions::default()).await?;
+//! let (dw, dw_handle) =
+//!     toolgate_demo::start_warehouse("127.0.0.1:0", WarehouseOptions::default()).await?;
+//! let (wf, wf_handle) =
+//!     toolgate_demo::start_workflow("127.0.0.1:0", WorkflowOptions::default()).await?;
+//! println!("CRM http://{crm}, warehouse http://{dw}, workflows http://{wf}");
 //! // ... later:
-//! handle.stop(true).await;
+//! for handle in [crm_handle, dw_handle, wf_handle] {
+//!     handle.stop(true).await;
+//! }
 //! # Ok(())
 //! # }
 //! ```
@@ -44,11 +81,15 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod common;
 mod crm;
+mod warehouse;
+mod workflow;
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
+pub use actix_web::dev::ServerHandle;
 
 /// Options for the demo CRM.
 #[derive(Clone, Debug, Default)]
@@ -57,11 +98,28 @@ pub struct CrmOptions {
     pub token: Option<String>,
 }
 
+/// Options for the demo data warehouse.
+#[derive(Clone, Debug, Default)]
+pub struct WarehouseOptions {
+    /// When set, every request must carry `Authorization: Bearer <token>` or gets 401.
+    pub token: Option<String>,
+    /// The longest a query may run (default 5 s, kept within 100 ms and 5 min); callers may ask
+    /// for less with `timeout_ms`.
+    pub query_timeout: Option<Duration>,
+}
+
+/// Options for the demo workflow engine.
+#[derive(Clone, Debug, Default)]
+pub struct WorkflowOptions {
+    /// When set, every request must carry `Authorization: Bearer <token>` or gets 401.
+    pub token: Option<String>,
+    /// When set, every step takes this long instead of its template's 0.5–2.5 s (for tests).
+    pub step_time: Option<Duration>,
+}
+
 /// Starts the demo CRM on `addr` (e.g. `"127.0.0.1:0"`) in the current tokio runtime.
 ///
-/// Returns the bound address and the server's handle. The server runs one worker,
-/// is spawned with `tokio::spawn`, installs no signal handlers (stop it with
-/// [`ServerHandle::stop`]) and keeps its data in memory for as long as it runs.
+/// Returns the bound address and the server's handle.
 ///
 /// # Errors
 ///
@@ -71,4 +129,30 @@ pub async fn start_crm(
     options: CrmOptions,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
     crm::start(addr, options)
+}
+
+/// Starts the demo data warehouse on `addr` in the current tokio runtime.
+///
+/// Generates the sample data first (a few thousand rows, well under a second).
+///
+/// # Errors
+///
+/// Fails when `addr` cannot be resolved or bound, or the database cannot be built.
+pub async fn start_warehouse(
+    addr: &str,
+    options: WarehouseOptions,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    warehouse::start(addr, options)
+}
+
+/// Starts the demo workflow engine on `addr` in the current tokio runtime.
+///
+/// # Errors
+///
+/// Fails when `addr` cannot be resolved or bound.
+pub async fn start_workflow(
+    addr: &str,
+    options: WorkflowOptions,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    workflow::start(addr, options)
 }

@@ -161,10 +161,11 @@ impl Compiler<'_> {
                     format!("API key id '{id}' is used twice"),
                 );
             }
+            let key_at = key.referenced;
             if let Some(key) = self.api_key(key, limits) {
                 if !digests.insert(key.digest) {
                     self.problem(
-                        &at,
+                        &key_at,
                         format!("API key '{}' has the same key as another one", key.id),
                     );
                 }

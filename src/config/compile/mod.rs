@@ -6,6 +6,7 @@ use super::model::{RequestSection, ServerSection, Text, ToolSection, UpstreamSec
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig, ServerSettings};
 use crate::reload::WatchSettings;
+use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::render::{BodyTemplate, RequestTemplate};
 use crate::shape::ResponseShape;
 use crate::template::{Root, Template, VarRef};
@@ -27,6 +28,11 @@ const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
 const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_PAGE_SIZE: usize = 50;
+const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_RETRIES: u32 = 2;
+const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(50);
+const DEFAULT_BREAKER_FAILURES: u32 = 5;
+const DEFAULT_BREAKER_OPEN_FOR: Duration = Duration::from_secs(10);
 const DEFAULT_DEBOUNCE: Duration = Duration::from_millis(200);
 const DEFAULT_SESSION_SECRET: &[u8] = b"toolgate-session-v1";
 
@@ -299,6 +305,18 @@ impl Compiler<'_> {
             Some(t) => self.duration(t),
             None => Some(DEFAULT_TIMEOUT),
         };
+        let mut duration_or = |text: &Option<Text>, default: Duration| match text {
+            Some(t) => self.duration(t),
+            None => Some(default),
+        };
+        let queue_timeout = duration_or(&section.queue_timeout, DEFAULT_QUEUE_TIMEOUT);
+        let retry_backoff = duration_or(&section.retry_backoff, DEFAULT_RETRY_BACKOFF);
+        let breaker_open_for = duration_or(&section.breaker_open_for, DEFAULT_BREAKER_OPEN_FOR);
+        let concurrency = match (section.max_concurrency, queue_timeout) {
+            (Some(limit), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
+            (None, Some(_)) => Some(None),
+            (_, None) => None,
+        };
         let headers = self.header_map(&section.headers);
         let mut headers_by_org = HashMap::new();
         for (org, org_headers) in &section.headers_by_org {
@@ -321,6 +339,15 @@ impl Compiler<'_> {
             max_response_bytes: section
                 .max_response_bytes
                 .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            concurrency: concurrency?,
+            retry: RetryPolicy {
+                retries: section.retries.unwrap_or(DEFAULT_RETRIES),
+                backoff: retry_backoff?,
+            },
+            breaker: CircuitBreaker::new(
+                section.breaker_failures.unwrap_or(DEFAULT_BREAKER_FAILURES),
+                breaker_open_for?,
+            ),
         })
     }
 

@@ -6,6 +6,7 @@ mod rpc;
 mod sse;
 
 use super::auth::authenticate;
+use super::observe::request_id;
 use super::{AppState, guard, http_error, legacy, parse_json, read_body};
 use crate::error::{CallError, ErrorCode};
 use actix_web::http::StatusCode;
@@ -29,6 +30,8 @@ pub struct RequestContext {
     pub version: String,
     /// A session id to return (set by `initialize`).
     pub new_session: Option<String>,
+    /// The request id, passed upstream.
+    pub request_id: String,
 }
 
 /// `POST /mcp` (and `/`, `/v1`, `/v1/mcp`): one JSON-RPC message, a batch (2025-03-26 only),
@@ -67,7 +70,7 @@ pub async fn post(
         }
     };
     if message.is_object() && message.get("jsonrpc").is_none() {
-        return legacy::handle(&state, &caller, message).await;
+        return legacy::handle(&state, &caller, message, &request_id(&req)).await;
     }
 
     let header_version = req
@@ -113,6 +116,7 @@ pub async fn post(
         caller,
         version,
         new_session: None,
+        request_id: request_id(&req),
     };
 
     let reply = match message {

@@ -1,16 +1,14 @@
 //! HTTP handlers of the demo CRM. Every input is checked; nothing here panics on request data.
 
-use std::collections::HashMap;
 use std::time::Duration;
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
 use super::data::{Customer, INTERACTION_TYPES, Note, STATUSES, TIERS};
 use super::{ApiError, AppState, MAX_BODY_BYTES};
+use crate::common::params::{self, Query, enum_param, int_param, param, to_json};
 
-type Query = web::Query<HashMap<String, String>>;
 type Reply = Result<HttpResponse, ApiError>;
 
 /// Longest note text, in characters.
@@ -21,74 +19,6 @@ const MAX_AUTHOR_CHARS: usize = 200;
 const MAX_PURCHASE: f64 = 1_000_000_000.0;
 /// Longest delay of the slow report, in milliseconds.
 const MAX_DELAY_MS: u64 = 30_000;
-
-/// `GET /health`.
-pub(crate) async fn health() -> HttpResponse {
-    HttpResponse::Ok().json(json!({ "status": "ok" }))
-}
-
-/// Any path that no route matches.
-pub(crate) async fn route_not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::not_found(format!("no route for {} {}", req.method(), req.path())).error_response()
-}
-
-/// A known path with a method it does not serve.
-pub(crate) async fn method_not_allowed(req: HttpRequest) -> HttpResponse {
-    ApiError::other(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        &format!("{} is not allowed on {}", req.method(), req.path()),
-    )
-    .error_response()
-}
-
-/// A query parameter, with an empty value treated as absent.
-fn param<'a>(query: &'a Query, name: &str) -> Option<&'a str> {
-    query
-        .get(name)
-        .map(String::as_str)
-        .filter(|v| !v.is_empty())
-}
-
-/// An integer query parameter in `min..=max`, or `default` when absent.
-fn int_param(
-    query: &Query,
-    name: &'static str,
-    default: u64,
-    min: u64,
-    max: u64,
-) -> Result<u64, ApiError> {
-    let Some(raw) = param(query, name) else {
-        return Ok(default);
-    };
-    match raw.trim().parse::<u64>() {
-        Ok(n) if (min..=max).contains(&n) => Ok(n),
-        _ if max == u64::MAX => Err(ApiError::invalid(
-            name,
-            format!("{name} must be an integer >= {min}"),
-        )),
-        _ => Err(ApiError::invalid(
-            name,
-            format!("{name} must be an integer between {min} and {max}"),
-        )),
-    }
-}
-
-/// A query parameter that must be one of `allowed`, if present.
-fn enum_param<'a>(
-    query: &'a Query,
-    name: &'static str,
-    allowed: &[&str],
-) -> Result<Option<&'a str>, ApiError> {
-    match param(query, name) {
-        None => Ok(None),
-        Some(v) if allowed.contains(&v) => Ok(Some(v)),
-        Some(_) => Err(ApiError::invalid(
-            name,
-            format!("{name} must be one of: {}", allowed.join(", ")),
-        )),
-    }
-}
 
 /// Checks that `id` looks like `CUST-` followed by five digits.
 fn check_id(id: &str) -> Result<(), ApiError> {
@@ -123,43 +53,6 @@ fn sorted_notes(customer: &Customer) -> Vec<&Note> {
             .then_with(|| b.id.cmp(&a.id))
     });
     notes
-}
-
-/// Converts a serializable value to JSON, as an internal error on the (impossible) failure.
-fn to_json<T: serde::Serialize>(value: T) -> Result<Value, ApiError> {
-    serde_json::to_value(value).map_err(|_| {
-        ApiError::other(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal_error",
-            "serialization failed",
-        )
-    })
-}
-
-/// Reads a JSON object body of at most [`MAX_BODY_BYTES`].
-async fn read_object(payload: web::Payload) -> Result<Map<String, Value>, ApiError> {
-    let bytes = match payload.to_bytes_limited(MAX_BODY_BYTES).await {
-        Err(_) => {
-            return Err(ApiError::other(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
-                &format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-            ));
-        }
-        Ok(Err(err)) => {
-            return Err(ApiError::bad_request(format!(
-                "could not read the request body: {err}"
-            )));
-        }
-        Ok(Ok(bytes)) => bytes,
-    };
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(_) => Err(ApiError::bad_request("request body must be a JSON object")),
-        Err(err) => Err(ApiError::bad_request(format!(
-            "request body is not valid JSON: {err}"
-        ))),
-    }
 }
 
 /// Rounds to two decimals.
@@ -448,4 +341,9 @@ pub(crate) async fn slow_report(query: Query) -> Reply {
     let delay_ms = int_param(&query, "delay_ms", 2000, 0, MAX_DELAY_MS)?;
     tokio::time::sleep(Duration::from_millis(delay_ms)).await;
     Ok(HttpResponse::Ok().json(json!({ "report": "done", "delay_ms": delay_ms })))
+}
+
+/// Reads a JSON object body of at most [`MAX_BODY_BYTES`].
+async fn read_object(payload: web::Payload) -> Result<Map<String, Value>, ApiError> {
+    params::read_object(payload, MAX_BODY_BYTES).await
 }

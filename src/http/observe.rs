@@ -1,0 +1,94 @@
+//! Per-request observability: a request id (accepted from `X-Request-Id` or made up, returned
+//! in the response and passed upstream) and the request counter by endpoint and status.
+
+use super::AppState;
+use crate::metrics::RequestLabels;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+
+/// The request id header.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// The id of the request being served.
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);
+
+/// The request id of `req` (set by [`middleware`]).
+pub fn request_id(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<RequestId>()
+        .map_or_else(new_id, |id| id.0.clone())
+}
+
+/// A client's id when it is short visible ASCII, else a fresh random one.
+fn accepted_id(req: &ServiceRequest) -> String {
+    req.headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map_or_else(new_id, str::to_owned)
+}
+
+fn new_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// Assigns the request id, returns it in the response, and counts the request.
+pub async fn middleware(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = accepted_id(&req);
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let mut response = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID), value);
+    }
+    if let Some(state) = state {
+        let endpoint = response
+            .request()
+            .match_pattern()
+            .unwrap_or_else(|| "(unmatched)".to_owned());
+        state
+            .gateway
+            .metrics()
+            .requests
+            .get_or_create(&RequestLabels {
+                endpoint,
+                status: response.status().as_u16(),
+            })
+            .inc();
+    }
+    Ok(response)
+}
+
+/// `GET /metrics`: Prometheus text.
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let config = state.gateway.config();
+    let metrics = state.gateway.metrics();
+    let reload = &state.reload;
+    let ok = reload.reloads_ok.load(std::sync::atomic::Ordering::Relaxed);
+    let failed = reload.reloads_failed.load(std::sync::atomic::Ordering::Relaxed);
+    let mut text = metrics.render();
+    // Reload counters and the tool count live with the reload state and the config; they are
+    // appended before the OpenMetrics end marker.
+    let extra = format!(
+        "# HELP toolgate_config_reloads_total Config reloads by result.\n# TYPE toolgate_config_reloads_total counter\n\
+         toolgate_config_reloads_total{{result=\"ok\"}} {ok}\ntoolgate_config_reloads_total{{result=\"failed\"}} {failed}\n\
+         # HELP toolgate_tools Tools in the serving config.\n# TYPE toolgate_tools gauge\ntoolgate_tools {}\n",
+        config.tools.len()
+    );
+    match text.rfind("# EOF") {
+        Some(at) => text.insert_str(at, &extra),
+        None => text.push_str(&extra),
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text)
+}

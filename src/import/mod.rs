@@ -1,0 +1,63 @@
+//! Generating toolgate config from API descriptions: `toolgate import openapi SPEC`.
+//!
+//! The result is YAML text meant to be read and edited by people: one `upstreams:` entry and
+//! one tool per selected operation, with comments wherever the importer had to decide
+//! something the spec does not say. It is a valid config file on its own (it holds only
+//! `upstreams` and `tools`), so `toolgate check --config imported.yaml` checks it as written.
+
+mod names;
+mod node;
+mod openapi;
+mod schema;
+mod yaml;
+
+pub use node::{Entry, Node};
+
+/// What to import and how.
+#[derive(Clone, Debug, Default)]
+pub struct OpenApiOptions {
+    /// Name of the upstream to declare; default derived from `info.title`.
+    pub upstream: Option<String>,
+    /// Globs: import only operations whose operationId or `METHOD /path` matches one of them.
+    pub include: Vec<String>,
+    /// Globs: leave out operations whose operationId or `METHOD /path` matches one of them.
+    pub exclude: Vec<String>,
+    /// The spec's name, shown in the header comment (a file name, not a full path, so that the
+    /// output does not depend on where it was run).
+    pub source_name: String,
+}
+
+/// The generated config.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// The YAML text.
+    pub yaml: String,
+    /// How many tools it declares.
+    pub tools: usize,
+    /// How many selected operations were skipped (listed in the header comment).
+    pub skipped: usize,
+}
+
+/// Why a document could not be imported.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportError(pub String);
+
+/// Reads an OpenAPI document: JSON when it starts with `{`, YAML otherwise.
+pub fn parse_document(text: &str) -> Result<Node, ImportError> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if text.trim_start().starts_with('{') {
+        serde_json::from_str(text).map_err(|e| ImportError(format!("invalid JSON: {e}")))
+    } else {
+        let options = serde_saphyr::options! { strict_booleans: true };
+        let parsed: Option<Node> = serde_saphyr::from_str_with_options(text, options)
+            .map_err(|e| ImportError(format!("invalid YAML: {}", e.without_snippet())))?;
+        parsed.ok_or_else(|| ImportError("the document is empty".into()))
+    }
+}
+
+/// Generates tool YAML for an OpenAPI 3.0/3.1 document given as text (YAML or JSON).
+pub fn openapi(text: &str, options: &OpenApiOptions) -> Result<Imported, ImportError> {
+    let spec = parse_document(text)?;
+    openapi::import(&spec, options)
+}

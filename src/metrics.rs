@@ -1,0 +1,167 @@
+//! Prometheus metrics: requests, tool calls, upstream latency, rate-limit rejections, reloads,
+//! config version and calls in flight. Labels never carry secrets or argument values.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::{LazyLock, Mutex};
+
+/// Redis failures while checking shared rate limits (process-wide: the Redis limiter is built
+/// with the config, before any registry exists).
+pub static REDIS_ERRORS: LazyLock<Counter> = LazyLock::new(Counter::default);
+use std::time::Duration;
+
+/// Labels of an HTTP request.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    /// The route pattern, e.g. `/mcp`.
+    pub endpoint: String,
+    /// The HTTP status.
+    pub status: u16,
+}
+
+/// Labels of a tool call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// The tool.
+    pub tool: String,
+    /// The caller's id (never a key or token).
+    pub caller: String,
+    /// `ok` or the error code.
+    pub outcome: String,
+}
+
+/// Labels of an upstream exchange.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabels {
+    /// The upstream's name.
+    pub upstream: String,
+    /// The HTTP status, or `error` / `timeout` when there was none.
+    pub status: String,
+}
+
+/// Labels naming one limit.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct LimitLabels {
+    /// `tier:NAME` or `tool:NAME`.
+    pub limit: String,
+}
+
+/// Labels carrying the config version.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct VersionLabels {
+    /// The serving config's version.
+    pub version: String,
+}
+
+/// Every metric of the gateway, registered once.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    /// HTTP requests by endpoint and status.
+    pub requests: Family<RequestLabels, Counter>,
+    /// Tool calls by tool, caller and outcome.
+    pub tool_calls: Family<CallLabels, Counter>,
+    /// Upstream latency by upstream and status.
+    pub upstream_latency: Family<UpstreamLabels, Histogram>,
+    /// Calls refused by a rate limit.
+    pub rate_limited: Family<LimitLabels, Counter>,
+    /// 1 for the serving config's version.
+    pub config_version: Family<VersionLabels, Gauge>,
+    /// Tool calls in flight.
+    pub in_flight: Gauge,
+    version_shown: Mutex<Option<String>>,
+}
+
+fn latency_histogram() -> Histogram {
+    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("toolgate");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let tool_calls = Family::<CallLabels, Counter>::default();
+        let upstream_latency = Family::<UpstreamLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let rate_limited = Family::<LimitLabels, Counter>::default();
+        let config_version = Family::<VersionLabels, Gauge>::default();
+        let in_flight = Gauge::default();
+        registry.register("http_requests", "HTTP requests by endpoint and status", requests.clone());
+        registry.register("tool_calls", "Tool calls by tool, caller and outcome", tool_calls.clone());
+        registry.register(
+            "upstream_request_duration_seconds",
+            "Upstream request latency by upstream and status",
+            upstream_latency.clone(),
+        );
+        registry.register("rate_limit_rejections", "Calls refused by a rate limit", rate_limited.clone());
+        registry.register("config_version", "The serving config's version (value 1)", config_version.clone());
+        registry.register("tool_calls_in_flight", "Tool calls in flight", in_flight.clone());
+        registry.register(
+            "redis_errors",
+            "Redis failures while checking shared rate limits",
+            REDIS_ERRORS.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            tool_calls,
+            upstream_latency,
+            rate_limited,
+            config_version,
+            in_flight,
+            version_shown: Mutex::new(None),
+        }
+    }
+}
+
+impl Metrics {
+    /// Records one finished tool call.
+    pub fn record_call(&self, tool: &str, caller: &str, outcome: &str) {
+        self.tool_calls
+            .get_or_create(&CallLabels {
+                tool: tool.to_owned(),
+                caller: caller.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records one upstream exchange.
+    pub fn record_upstream(&self, upstream: &str, status: &str, elapsed: Duration) {
+        self.upstream_latency
+            .get_or_create(&UpstreamLabels {
+                upstream: upstream.to_owned(),
+                status: status.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+    }
+
+    /// Shows `version` as the serving config's version.
+    pub fn set_config_version(&self, version: &str) {
+        let Ok(mut shown) = self.version_shown.lock() else {
+            return;
+        };
+        if let Some(old) = shown.take() {
+            self.config_version.remove(&VersionLabels { version: old });
+        }
+        self.config_version
+            .get_or_create(&VersionLabels {
+                version: version.to_owned(),
+            })
+            .set(1);
+        *shown = Some(version.to_owned());
+    }
+
+    /// The Prometheus (OpenMetrics) text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

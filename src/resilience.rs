@@ -1,0 +1,167 @@
+//! Upstream resilience: a concurrency limit with a short queue, retries with jittered backoff
+//! (idempotent methods only), and a circuit breaker that fails fast while an upstream is down.
+
+use reqwest::Method;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+/// When and how often a failed exchange is tried again.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    /// Extra attempts after the first (0: no retry).
+    pub retries: u32,
+    /// Base backoff; attempt `n` waits `backoff * 2^n` with ±50 % jitter.
+    pub backoff: Duration,
+}
+
+impl RetryPolicy {
+    /// Whether a request with `method` may be sent again: only idempotent methods are.
+    pub fn applies_to(&self, method: &Method) -> bool {
+        self.retries > 0
+            && matches!(
+                *method,
+                Method::GET | Method::HEAD | Method::OPTIONS | Method::PUT | Method::DELETE
+            )
+    }
+
+    /// The wait before retry number `attempt` (0-based).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let base = self.backoff.saturating_mul(1 << attempt.min(10));
+        let jitter = 0.5 + rand::random::<f64>();
+        base.mul_f64(jitter)
+    }
+}
+
+/// Whether an HTTP status is worth a retry (the upstream or a proxy in front of it is briefly
+/// unavailable).
+pub fn retryable_status(status: u16) -> bool {
+    matches!(status, 502..=504)
+}
+
+/// A concurrency limit: at most `limit` calls at once, the rest wait up to `queue_timeout`.
+#[derive(Debug)]
+pub struct ConcurrencyLimit {
+    permits: std::sync::Arc<Semaphore>,
+    /// How long an excess call waits for a slot.
+    pub queue_timeout: Duration,
+    /// The limit.
+    pub limit: usize,
+}
+
+impl ConcurrencyLimit {
+    /// A limit of `limit` calls at once.
+    pub fn new(limit: usize, queue_timeout: Duration) -> Self {
+        Self {
+            permits: std::sync::Arc::new(Semaphore::new(limit.max(1))),
+            queue_timeout,
+            limit: limit.max(1),
+        }
+    }
+
+    /// A slot, or `None` when none freed up in time.
+    pub async fn acquire(&self) -> Option<OwnedSemaphorePermit> {
+        tokio::time::timeout(self.queue_timeout, self.permits.clone().acquire_owned())
+            .await
+            .ok()?
+            .ok()
+    }
+}
+
+#[derive(Debug)]
+enum BreakerState {
+    Closed { failures: u32 },
+    Open { until: Instant },
+    HalfOpen { probing: bool },
+}
+
+/// A circuit breaker: after `threshold` consecutive failures it opens for `open_for`, then lets
+/// one probe through; a successful probe closes it.
+#[derive(Debug)]
+pub struct CircuitBreaker {
+    threshold: u32,
+    open_for: Duration,
+    state: Mutex<BreakerState>,
+}
+
+impl CircuitBreaker {
+    /// A closed breaker.
+    pub fn new(threshold: u32, open_for: Duration) -> Self {
+        Self {
+            threshold: threshold.max(1),
+            open_for,
+            state: Mutex::new(BreakerState::Closed { failures: 0 }),
+        }
+    }
+
+    /// `Ok` when a call may go ahead; otherwise how long the breaker stays open.
+    pub fn admit(&self) -> Result<(), Duration> {
+        let Ok(mut state) = self.state.lock() else {
+            return Ok(());
+        };
+        match *state {
+            BreakerState::Closed { .. } => Ok(()),
+            BreakerState::Open { until } => {
+                let now = Instant::now();
+                if now >= until {
+                    *state = BreakerState::HalfOpen { probing: true };
+                    Ok(())
+                } else {
+                    Err(until - now)
+                }
+            }
+            BreakerState::HalfOpen { probing: true } => Err(Duration::from_millis(100)),
+            BreakerState::HalfOpen { probing: false } => {
+                *state = BreakerState::HalfOpen { probing: true };
+                Ok(())
+            }
+        }
+    }
+
+    /// Records the outcome of an admitted call.
+    pub fn record(&self, success: bool) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        *state = match (&*state, success) {
+            (_, true) => BreakerState::Closed { failures: 0 },
+            (BreakerState::Closed { failures }, false) if failures + 1 < self.threshold => {
+                BreakerState::Closed { failures: failures + 1 }
+            }
+            _ => BreakerState::Open {
+                until: Instant::now() + self.open_for,
+            },
+        };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn breaker_opens_after_threshold_and_probes_back() {
+        let breaker = CircuitBreaker::new(2, Duration::from_millis(20));
+        assert!(breaker.admit().is_ok());
+        breaker.record(false);
+        assert!(breaker.admit().is_ok());
+        breaker.record(false);
+        assert!(breaker.admit().is_err(), "open after two failures");
+        std::thread::sleep(Duration::from_millis(25));
+        assert!(breaker.admit().is_ok(), "one probe after the cool-down");
+        assert!(breaker.admit().is_err(), "only one probe at a time");
+        breaker.record(true);
+        assert!(breaker.admit().is_ok(), "closed after a good probe");
+    }
+
+    #[test]
+    fn only_idempotent_methods_are_retried() {
+        let policy = RetryPolicy { retries: 2, backoff: Duration::from_millis(10) };
+        assert!(policy.applies_to(&Method::GET));
+        assert!(policy.applies_to(&Method::PUT));
+        assert!(!policy.applies_to(&Method::POST));
+        assert!(!policy.applies_to(&Method::PATCH));
+        let delay = policy.delay(1);
+        assert!(delay >= Duration::from_millis(10) && delay <= Duration::from_millis(30));
+    }
+}
