@@ -6,12 +6,12 @@ use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
 use crate::forward::Forwarder;
 use crate::metrics::{LimitLabels, Metrics};
-use reqwest::header::{HeaderName, HeaderValue};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
 use crate::tool::Tool;
 use crate::validate::validate_arguments;
 use arc_swap::ArcSwap;
+use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,9 +80,10 @@ impl Gateway {
     pub fn new(config: RuntimeConfig) -> Result<Self, reqwest::Error> {
         let metrics = Arc::new(Metrics::default());
         metrics.set_config_version(&config.version);
+        let forwarder = Forwarder::new(metrics.clone(), config.server.allow_link_local)?;
         Ok(Self {
             config: ArcSwap::from_pointee(config),
-            forwarder: Forwarder::new(metrics.clone())?,
+            forwarder,
             metrics,
         })
     }
@@ -168,12 +169,18 @@ impl Gateway {
         {
             self.metrics
                 .rate_limited
-                .get_or_create(&LimitLabels { limit: limit.to_owned() })
+                .get_or_create(&LimitLabels {
+                    limit: limit.to_owned(),
+                })
                 .inc();
         }
         // Tools that do not exist are not counted by name: a caller could invent names without
         // bound.
-        let tool_label = if config.tool(name).is_some() { name } else { "(unknown)" };
+        let tool_label = if config.tool(name).is_some() {
+            name
+        } else {
+            "(unknown)"
+        };
         self.metrics.record_call(tool_label, &caller.id, code);
         tracing::info!(request_id, tool = name, caller = %caller.id, outcome = code, elapsed_ms, "tool call");
         outcome

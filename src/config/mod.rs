@@ -76,6 +76,8 @@ pub struct ServerSettings {
     pub session_secret: Vec<u8>,
     /// How config changes are noticed.
     pub reload: crate::reload::WatchSettings,
+    /// Whether upstreams may be link-local addresses (e.g. a cloud metadata service).
+    pub allow_link_local: bool,
 }
 
 /// A fully validated, compiled config. Immutable: a reload builds a new one.

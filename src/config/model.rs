@@ -74,6 +74,10 @@ pub struct ServerSection {
     /// How config changes are picked up.
     #[serde(default)]
     pub reload: ReloadSection,
+    /// Allow upstreams at link-local addresses (169.254.0.0/16, fe80::/10, where cloud
+    /// metadata services live); default false. Needs a restart to change.
+    #[serde(default)]
+    pub allow_link_local_upstreams: bool,
 }
 
 /// `server.reload:`: how config changes are noticed.

@@ -5,8 +5,8 @@ mod auth;
 mod guard;
 mod health;
 mod legacy;
-mod observe;
 mod mcp;
+mod observe;
 mod session;
 
 use crate::error::{CallError, ErrorCode};
@@ -58,7 +58,13 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(observe::middleware))
             .configure(routes)
     })
-        .shutdown_timeout(10);
+    // Graceful shutdown on SIGTERM/SIGINT: stop accepting, finish calls in flight for up
+    // to 10 s, then exit.
+    .shutdown_timeout(10)
+    // A client must send its request head within 5 s (slow-loris protection).
+    .client_request_timeout(std::time::Duration::from_secs(5))
+    .client_disconnect_timeout(std::time::Duration::from_secs(1))
+    .keep_alive(std::time::Duration::from_secs(75));
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
     }
@@ -99,8 +105,30 @@ fn http_error(error: &CallError) -> HttpResponse {
     response.json(json!({ "error": error.body() }))
 }
 
-/// Reads a request body up to `limit` bytes; more is `payload_too_large`.
+/// How long a client may take to send its whole body (a client dripping bytes is cut off).
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a request body up to `limit` bytes within [`BODY_TIMEOUT`]; more is
+/// `payload_too_large`, slower is `invalid_request`.
 async fn read_body(
+    payload: web::Payload,
+    declared: Option<u64>,
+    limit: usize,
+) -> Result<web::Bytes, CallError> {
+    tokio::time::timeout(BODY_TIMEOUT, read_body_untimed(payload, declared, limit))
+        .await
+        .unwrap_or_else(|_| {
+            Err(CallError::new(
+                ErrorCode::InvalidRequest,
+                format!(
+                    "the request body did not arrive within {} s",
+                    BODY_TIMEOUT.as_secs()
+                ),
+            ))
+        })
+}
+
+async fn read_body_untimed(
     mut payload: web::Payload,
     declared: Option<u64>,
     limit: usize,

@@ -6,8 +6,8 @@ use super::model::{RequestSection, ServerSection, Text, ToolSection, UpstreamSec
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig, ServerSettings};
 use crate::reload::WatchSettings;
-use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::render::{BodyTemplate, RequestTemplate};
+use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::shape::ResponseShape;
 use crate::template::{Root, Template, VarRef};
 use crate::tool::{Resource, Tool};
@@ -40,6 +40,7 @@ const DEFAULT_SESSION_SECRET: &[u8] = b"toolgate-session-v1";
 pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
     let mut compiler = Compiler {
         env,
+        allow_link_local: false,
         problems: Vec::new(),
         file: String::new(),
     };
@@ -55,6 +56,8 @@ pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig
 
 struct Compiler<'e> {
     env: EnvLookup<'e>,
+    /// `server.allow_link_local_upstreams`, known once the server section is compiled.
+    allow_link_local: bool,
     problems: Vec<Problem>,
     /// The file being compiled, for problem locations.
     file: String,
@@ -71,6 +74,7 @@ impl Compiler<'_> {
             );
         }
         let server = self.server(main.file.server.as_ref().map(|s| &s.value));
+        self.allow_link_local = server.allow_link_local;
         let mut limits = self.rate_limits(main.file.rate_limits.as_ref());
         let (auth, resource_metadata) = self.auth(main.file.auth.as_ref(), &limits, &server);
 
@@ -272,6 +276,7 @@ impl Compiler<'_> {
         };
         ServerSettings {
             reload,
+            allow_link_local: section.allow_link_local_upstreams,
             listen,
             public_url,
             max_body_bytes: section.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize,
@@ -291,6 +296,18 @@ impl Compiler<'_> {
                     && url.query().is_none()
                     && url.fragment().is_none() =>
             {
+                let link_local = match url.host() {
+                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::is_link_local(ip.into()),
+                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::is_link_local(ip.into()),
+                    _ => false,
+                };
+                if link_local && !self.allow_link_local {
+                    self.problem(
+                        &section.base_url.referenced,
+                        format!("base_url of upstream '{name}' is a link-local address (cloud metadata range); set server.allow_link_local_upstreams: true if this is intended"),
+                    );
+                    return None;
+                }
                 Some(url)
             }
             _ => {

@@ -2,6 +2,8 @@
 //! upstream's circuit breaker and concurrency limit, retried (idempotent methods only) on
 //! connection failures and 502/503/504.
 
+pub mod dns;
+
 use crate::error::{CallError, ErrorCode};
 use crate::metrics::Metrics;
 use crate::render::RenderedRequest;
@@ -89,20 +91,34 @@ impl Failure {
     fn into_error(self, upstream: &Upstream, timeout: Duration) -> CallError {
         let name = &upstream.name;
         match self {
-            Self::Connect => CallError::new(ErrorCode::UpstreamError, format!("could not connect to upstream '{name}'"))
-                .with_details(json!({ "upstream": name })),
-            Self::Broken => CallError::new(ErrorCode::UpstreamError, format!("upstream '{name}' broke off the exchange"))
-                .with_details(json!({ "upstream": name })),
+            Self::Connect => CallError::new(
+                ErrorCode::UpstreamError,
+                format!("could not connect to upstream '{name}'"),
+            )
+            .with_details(json!({ "upstream": name })),
+            Self::Broken => CallError::new(
+                ErrorCode::UpstreamError,
+                format!("upstream '{name}' broke off the exchange"),
+            )
+            .with_details(json!({ "upstream": name })),
             Self::Timeout => CallError::new(
                 ErrorCode::UpstreamTimeout,
-                format!("upstream '{name}' did not answer within {} ms", timeout.as_millis()),
+                format!(
+                    "upstream '{name}' did not answer within {} ms",
+                    timeout.as_millis()
+                ),
             )
             .with_details(json!({ "upstream": name, "timeout_ms": timeout.as_millis() as u64 })),
             Self::TooLarge => CallError::new(
                 ErrorCode::UpstreamError,
-                format!("upstream '{name}' answered more than {} bytes", upstream.max_response_bytes),
+                format!(
+                    "upstream '{name}' answered more than {} bytes",
+                    upstream.max_response_bytes
+                ),
             )
-            .with_details(json!({ "upstream": name, "max_response_bytes": upstream.max_response_bytes })),
+            .with_details(
+                json!({ "upstream": name, "max_response_bytes": upstream.max_response_bytes }),
+            ),
             Self::Status(answer) => {
                 let mut error = CallError::new(
                     ErrorCode::UpstreamError,
@@ -131,9 +147,14 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Builds the client: connection pool, rustls, no proxy from the environment, no redirects,
-    /// no automatic decompression (so a compressed answer cannot expand past the size cap).
-    pub fn new(metrics: Arc<Metrics>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
+    /// no automatic decompression (so a compressed answer cannot expand past the size cap), and
+    /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
+    pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
+        let mut builder = reqwest::Client::builder();
+        if !allow_link_local {
+            builder = builder.dns_resolver(Arc::new(dns::GuardedResolver));
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
             .tcp_nodelay(true)
@@ -152,7 +173,10 @@ impl Forwarder {
         if let Err(wait) = upstream.breaker.admit() {
             let mut error = CallError::new(
                 ErrorCode::UpstreamError,
-                format!("upstream '{}' is failing; calls are paused for a moment", upstream.name),
+                format!(
+                    "upstream '{}' is failing; calls are paused for a moment",
+                    upstream.name
+                ),
             )
             .with_details(json!({ "upstream": upstream.name, "circuit": "open" }));
             error.retry_after = Some(wait);
@@ -184,7 +208,11 @@ impl Forwarder {
                 Err(_) => Err(Failure::Timeout),
             };
             let again = match &result {
-                Err(failure) => failure.retryable() && attempt < retry.retries && retry.applies_to(&request.method),
+                Err(failure) => {
+                    failure.retryable()
+                        && attempt < retry.retries
+                        && retry.applies_to(&request.method)
+                }
                 Ok(_) => false,
             };
             let delay = retry.delay(attempt);
@@ -198,7 +226,8 @@ impl Forwarder {
             Ok(answer) => answer.status.to_string(),
             Err(failure) => failure.metric_status(),
         };
-        self.metrics.record_upstream(&upstream.name, &status, started.elapsed());
+        self.metrics
+            .record_upstream(&upstream.name, &status, started.elapsed());
         upstream
             .breaker
             .record(!matches!(&result, Err(failure) if failure.counts_against_upstream()));
@@ -213,10 +242,13 @@ impl Forwarder {
         if let Some(body) = &request.body {
             builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
         }
-        let mut response = builder
-            .send()
-            .await
-            .map_err(|e| if e.is_connect() { Failure::Connect } else { Failure::Broken })?;
+        let mut response = builder.send().await.map_err(|e| {
+            if e.is_connect() {
+                Failure::Connect
+            } else {
+                Failure::Broken
+            }
+        })?;
         let status = response.status().as_u16();
         let header = |name| {
             response
