@@ -7,10 +7,14 @@
 #   4. project rules no schema expresses (.ci/deploy_policy.py)
 #   5. with a toolgate binary: every gateway config under deploy/ passes `toolgate check`
 #      (compose, the image's default, and the two files in the Kubernetes ConfigMap)
+#   6. with a toolgate binary, the demo_upstreams example binary beside it and redis-server: the
+#      Compose topology on loopback without containers (.ci/compose_smoke.py): two replicas, API
+#      keys and allow-lists, a session moving between replicas, a rate limit shared through Redis
 # Each validator is first shown a known-bad input, to prove it is not a no-op.
 #
 # Usage: .ci/deploy-checks.sh [path/to/toolgate]
 # Env:   DEPLOY_CHECKS_CACHE  where the venv lives (default ~/.cache/toolgate-deploy-checks)
+#        DEMO_UPSTREAMS       the demo_upstreams binary (default: examples/demo_upstreams beside toolgate)
 # Prints what ran and what was skipped and why; ends with `deploy-checks: N passed, M failed`
 # and exits 1 on any validation failure. A validator that cannot be installed is skipped, not failed.
 set -uo pipefail
@@ -157,8 +161,9 @@ fi
 
 # ---------- 5. the gateway configs, with the real binary ----------
 if [[ -n "$BIN" && -x "$BIN" ]]; then
-  export TOOLGATE_SESSION_SECRET=deploy-checks-session-secret OPS_TEAM_KEY=k1 JUNIS_AGENT_KEY=k2 \
-    TOOLGATE_ADMIN_KEY=k3 CRM_TOKEN=t1 DW_TOKEN=t2 WORKFLOW_TOKEN=t3 \
+  export TOOLGATE_SESSION_SECRET=deploy-checks-session-secret-0123456789 \
+    OPS_TEAM_KEY=deploy-checks-ops-team-key JUNIS_AGENT_KEY=deploy-checks-junis-agent-key \
+    CRM_TOKEN=t1 DW_TOKEN=t2 WORKFLOW_TOKEN=t3 \
     CRM_BASE_URL=http://crm.internal DW_BASE_URL=http://warehouse.internal
   check "toolgate check deploy/compose/gateway.yaml" "$BIN" check --config deploy/compose/gateway.yaml
   # The image's layout, as the Dockerfile's COPY lines build it.
@@ -187,6 +192,23 @@ else
   echo
   echo "=== toolgate check of the deploy configs: skipped (pass a toolgate binary as the first argument)"
   record skip "toolgate check of deploy configs" "no toolgate binary given"
+fi
+
+# ---------- 6. the Compose topology on loopback, without containers ----------
+DEMO_BIN="${DEMO_UPSTREAMS:-$(dirname "${BIN:-.}")/examples/demo_upstreams}"
+if [[ -z "$BIN" || ! -x "$BIN" ]]; then
+  record skip "compose topology on loopback" "no toolgate binary given"
+elif [[ ! -x "$DEMO_BIN" ]]; then
+  echo
+  echo "=== compose topology on loopback: skipped (no $DEMO_BIN; build it with cargo build -p toolgate-demo --example demo_upstreams, or set DEMO_UPSTREAMS)"
+  record skip "compose topology on loopback" "no demo_upstreams binary"
+elif ! command -v redis-server >/dev/null 2>&1; then
+  echo
+  echo "=== compose topology on loopback: skipped (no redis-server on PATH: apt-get install redis-server)"
+  record skip "compose topology on loopback" "no redis-server"
+else
+  check "compose topology on loopback: 2 replicas of compose/gateway.yaml + demo upstreams + redis-server (.ci/compose_smoke.py)" \
+    python3 .ci/compose_smoke.py "$BIN" "$DEMO_BIN"
 fi
 
 echo

@@ -6,7 +6,8 @@ use std::sync::Arc;
 /// A tool allow-list: glob patterns such as `crm_*`.
 #[derive(Clone, Debug)]
 pub struct ToolFilter {
-    patterns: globset::GlobSet,
+    set: globset::GlobSet,
+    patterns: Vec<String>,
 }
 
 impl ToolFilter {
@@ -18,13 +19,21 @@ impl ToolFilter {
                 .map_err(|e| format!("invalid tool pattern '{pattern}': {e}"))?;
             builder.add(glob);
         }
-        let patterns = builder.build().map_err(|e| e.to_string())?;
-        Ok(Self { patterns })
+        let set = builder.build().map_err(|e| e.to_string())?;
+        Ok(Self {
+            set,
+            patterns: patterns.to_vec(),
+        })
     }
 
     /// Whether `tool` matches a pattern.
     pub fn allows(&self, tool: &str) -> bool {
-        self.patterns.is_match(tool)
+        self.set.is_match(tool)
+    }
+
+    /// The patterns as written.
+    pub fn patterns(&self) -> &[String] {
+        &self.patterns
     }
 }
 

@@ -4,13 +4,14 @@
 use crate::caller::Caller;
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
-use crate::forward::Forwarder;
+use crate::forward::{Answer, Forwarder, LineStream};
 use crate::metrics::{LimitLabels, Metrics};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
 use crate::tool::Tool;
 use crate::validate::validate_arguments;
 use arc_swap::ArcSwap;
+use bytes::Bytes;
 use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -135,7 +136,8 @@ impl Gateway {
     }
 
     /// Calls a tool for `caller`. `arguments` may be `None` (no arguments); `request_id` is
-    /// passed upstream as `X-Request-Id`.
+    /// passed upstream as `X-Request-Id`. A line-stream answer is collected (see
+    /// [`OpenCall::collect`]).
     pub async fn call_tool(
         &self,
         caller: &Caller,
@@ -143,47 +145,69 @@ impl Gateway {
         arguments: Option<Value>,
         request_id: &str,
     ) -> Result<ToolResult, CallError> {
+        self.call_tool_with_progress(caller, name, arguments, request_id, &mut |_| {})
+            .await
+    }
+
+    /// [`call_tool`](Self::call_tool), reporting each line of a line-stream answer to
+    /// `progress` as it arrives.
+    pub async fn call_tool_with_progress(
+        &self,
+        caller: &Caller,
+        name: &str,
+        arguments: Option<Value>,
+        request_id: &str,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<ToolResult, CallError> {
+        match self.open_call(caller, name, arguments, request_id).await? {
+            Opened::Done(result) => Ok(result),
+            Opened::Lines(call) => call.collect(progress).await,
+        }
+    }
+
+    /// Starts a tool call: everything up to the upstream's answer head. A whole answer is
+    /// shaped and returned; a line stream (NDJSON, or the text lines of a streaming tool) is
+    /// handed over as an [`OpenCall`] to be read as it arrives. The call is counted in the
+    /// metrics and logged when it ends, however it ends: a call dropped before its end (the
+    /// client cancelled or disconnected) is recorded as `cancelled`, and dropping it closes
+    /// the upstream connection.
+    pub async fn open_call(
+        &self,
+        caller: &Caller,
+        name: &str,
+        arguments: Option<Value>,
+        request_id: &str,
+    ) -> Result<Opened, CallError> {
         let config = self.config();
-        let started = Instant::now();
-        self.metrics.in_flight.inc();
+        let record = CallRecord::start(self.metrics.clone(), &config, caller, name, request_id);
         let outcome = async {
-            let tool = find_tool(&config, caller, name)?;
+            let tool = find_tool(&config, caller, name)?.clone();
             config.limits.check(caller, name).await?;
-            let mut request = render_call(tool, caller, arguments)?;
+            let mut request = render_call(&tool, caller, arguments)?;
             if let Ok(value) = HeaderValue::from_str(request_id) {
                 request.headers.insert(REQUEST_ID, value);
             }
-            let answer = self.forwarder.send(request).await?;
-            tool.response.shape(&answer)
+            match self.forwarder.open(request, tool.stream).await? {
+                Answer::Whole(answer) => Ok(Opened::Done(tool.response.shape(&answer)?)),
+                Answer::Lines(lines) => Ok(Opened::Lines(OpenCall {
+                    tool,
+                    lines,
+                    record: None,
+                    seen: 0,
+                })),
+            }
         }
         .await;
-        self.metrics.in_flight.dec();
-        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let code = match &outcome {
-            Ok(_) => "ok",
-            Err(error) => error.code.as_str(),
-        };
-        if let Err(error) = &outcome
-            && error.code == ErrorCode::RateLimitExceeded
-            && let Some(limit) = error.details.get("limit").and_then(Value::as_str)
-        {
-            self.metrics
-                .rate_limited
-                .get_or_create(&LimitLabels {
-                    limit: limit.to_owned(),
-                })
-                .inc();
+        match outcome {
+            Ok(Opened::Lines(mut call)) => {
+                call.record = Some(record);
+                Ok(Opened::Lines(call))
+            }
+            other => {
+                record.finish(other.as_ref().err());
+                other
+            }
         }
-        // Tools that do not exist are not counted by name: a caller could invent names without
-        // bound.
-        let tool_label = if config.tool(name).is_some() {
-            name
-        } else {
-            "(unknown)"
-        };
-        self.metrics.record_call(tool_label, &caller.id, code);
-        tracing::info!(request_id, tool = name, caller = %caller.id, outcome = code, elapsed_ms, "tool call");
-        outcome
     }
 
     /// Reads a resource by URI: `(mime type, content)`.
@@ -216,5 +240,184 @@ impl Gateway {
                 truncated: false,
             },
         ))
+    }
+}
+
+/// What a line-stream call reports as each line arrives.
+#[derive(Clone, Copy, Debug)]
+pub struct Progress<'a> {
+    /// Lines received so far, this one included (starts at 1).
+    pub lines: u64,
+    /// The line, without its line ending.
+    pub line: &'a [u8],
+}
+
+/// A started tool call.
+#[derive(Debug)]
+pub enum Opened {
+    /// The upstream answered in one piece; this is the shaped result.
+    Done(ToolResult),
+    /// The upstream answers with a stream of lines, still arriving.
+    Lines(OpenCall),
+}
+
+/// A tool call whose upstream answer is a line stream being read as it arrives.
+#[derive(Debug)]
+pub struct OpenCall {
+    tool: Arc<Tool>,
+    lines: LineStream,
+    record: Option<CallRecord>,
+    seen: u64,
+}
+
+impl OpenCall {
+    /// Whether each line is JSON (an NDJSON answer) rather than text.
+    pub fn ndjson(&self) -> bool {
+        self.lines.ndjson
+    }
+
+    /// The next complete lines as they arrive; `None` at the end, when the call is recorded
+    /// as done. Memory stays bounded however long the answer is.
+    pub async fn next_lines(&mut self) -> Result<Option<Vec<Bytes>>, CallError> {
+        let next = self.lines.next_lines().await;
+        match &next {
+            Ok(Some(lines)) => self.seen += lines.len() as u64,
+            Ok(None) => self.finish(None),
+            Err(error) => self.finish(Some(error)),
+        }
+        next
+    }
+
+    /// Reads the rest of the answer, reporting every line to `progress`, and shapes it: the
+    /// result is the JSON array of the lines (each parsed as JSON when the answer is NDJSON
+    /// and the line is valid JSON, else kept as a string), with the tool's `pick`,
+    /// `output_schema` and `max_bytes` applied. Lines are kept up to the upstream's
+    /// `max_response_bytes`; later ones are counted and reported but not kept, and the result
+    /// says so (it is marked truncated).
+    pub async fn collect(
+        mut self,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<ToolResult, CallError> {
+        let outcome = self.collect_lines(progress).await;
+        self.finish(outcome.as_ref().err());
+        outcome
+    }
+
+    async fn collect_lines(
+        &mut self,
+        progress: &mut (dyn FnMut(Progress<'_>) + Send),
+    ) -> Result<ToolResult, CallError> {
+        let budget = self.lines.max_line_bytes() as usize;
+        let mut kept = Vec::new();
+        let mut kept_bytes = 0usize;
+        let mut dropped = 0u64;
+        while let Some(lines) = self.lines.next_lines().await? {
+            for line in &lines {
+                self.seen += 1;
+                progress(Progress {
+                    lines: self.seen,
+                    line,
+                });
+                if dropped == 0 && kept_bytes + line.len() <= budget {
+                    kept_bytes += line.len() + 1;
+                    kept.push(line_value(line, self.lines.ndjson));
+                } else {
+                    dropped += 1;
+                }
+            }
+        }
+        self.tool.response.shape_lines(kept, dropped)
+    }
+
+    fn finish(&mut self, error: Option<&CallError>) {
+        if let Some(record) = self.record.take() {
+            record.finish(error);
+        }
+    }
+}
+
+/// One line as a JSON value: parsed when the answer is NDJSON and it parses, else a string.
+pub fn line_value(line: &[u8], ndjson: bool) -> Value {
+    if ndjson && let Ok(value) = serde_json::from_slice(line) {
+        return value;
+    }
+    Value::String(String::from_utf8_lossy(line).into_owned())
+}
+
+/// Counts a call in flight and, once it ends, in `toolgate_tool_calls_total` and the log; a
+/// call dropped before it ended is recorded as `cancelled`.
+#[derive(Debug)]
+struct CallRecord {
+    metrics: Arc<Metrics>,
+    tool_label: String,
+    name: String,
+    caller: String,
+    request_id: String,
+    started: Instant,
+    done: bool,
+}
+
+impl CallRecord {
+    fn start(
+        metrics: Arc<Metrics>,
+        config: &RuntimeConfig,
+        caller: &Caller,
+        name: &str,
+        request_id: &str,
+    ) -> Self {
+        metrics.in_flight.inc();
+        // Tools that do not exist are not counted by name: a caller could invent names
+        // without bound.
+        let tool_label = if config.tool(name).is_some() {
+            name
+        } else {
+            "(unknown)"
+        };
+        Self {
+            metrics,
+            tool_label: tool_label.to_owned(),
+            name: name.to_owned(),
+            caller: caller.id.clone(),
+            request_id: request_id.to_owned(),
+            started: Instant::now(),
+            done: false,
+        }
+    }
+
+    fn finish(mut self, error: Option<&CallError>) {
+        if let Some(error) = error
+            && error.code == ErrorCode::RateLimitExceeded
+            && let Some(limit) = error.details.get("limit").and_then(Value::as_str)
+        {
+            self.metrics
+                .rate_limited
+                .get_or_create(&LimitLabels {
+                    limit: limit.to_owned(),
+                })
+                .inc();
+        }
+        self.write(error.map_or("ok", |e| e.code.as_str()));
+    }
+
+    fn write(&mut self, outcome: &str) {
+        self.done = true;
+        self.metrics.in_flight.dec();
+        self.metrics.record_call(
+            &self.tool_label,
+            &self.caller,
+            outcome,
+            self.started.elapsed(),
+        );
+        let elapsed_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(request_id = %self.request_id, tool = %self.name, caller = %self.caller, outcome, elapsed_ms, "tool call");
+    }
+}
+
+impl Drop for CallRecord {
+    fn drop(&mut self) {
+        if !self.done {
+            // Dropped half-way: the client cancelled the request or went away.
+            self.write("cancelled");
+        }
     }
 }

@@ -8,7 +8,9 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
-use std::sync::{LazyLock, Mutex};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
 
 /// Redis failures while checking shared rate limits (process-wide: the Redis limiter is built
 /// with the config, before any registry exists).
@@ -75,10 +77,67 @@ pub struct Metrics {
     /// Tool calls in flight.
     pub in_flight: Gauge,
     version_shown: Mutex<Option<String>>,
+    /// Per-tool figures since start, for `GET /admin/tools`.
+    pub tool_stats: ToolStats,
+}
+
+/// Calls, errors and latency of one tool since start.
+#[derive(Debug, Default)]
+pub struct ToolFigures {
+    /// Finished calls.
+    pub calls: AtomicU64,
+    /// Calls that ended in an error.
+    pub errors: AtomicU64,
+    /// Sum of call durations, in microseconds.
+    pub total_us: AtomicU64,
+    /// Longest call, in microseconds.
+    pub max_us: AtomicU64,
+}
+
+/// Per-tool figures, keyed by tool name.
+#[derive(Debug, Default)]
+pub struct ToolStats {
+    tools: RwLock<HashMap<String, Arc<ToolFigures>>>,
+}
+
+impl ToolStats {
+    fn record(&self, tool: &str, ok: bool, elapsed: Duration) {
+        let figures = self.figures(tool);
+        let us = elapsed.as_micros() as u64;
+        figures.calls.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            figures.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        figures.total_us.fetch_add(us, Ordering::Relaxed);
+        figures.max_us.fetch_max(us, Ordering::Relaxed);
+    }
+
+    fn figures(&self, tool: &str) -> Arc<ToolFigures> {
+        if let Some(found) = self.tools.read().ok().and_then(|t| t.get(tool).cloned()) {
+            return found;
+        }
+        match self.tools.write() {
+            Ok(mut tools) => tools.entry(tool.to_owned()).or_default().clone(),
+            Err(_) => Arc::default(),
+        }
+    }
+
+    /// A snapshot: `(tool, figures)` sorted by tool name.
+    pub fn snapshot(&self) -> Vec<(String, Arc<ToolFigures>)> {
+        let mut all: Vec<_> = self
+            .tools
+            .read()
+            .map(|t| t.iter().map(|(k, v)| (k.clone(), v.clone())).collect())
+            .unwrap_or_default();
+        all.sort_by(|a, b| a.0.cmp(&b.0));
+        all
+    }
 }
 
 fn latency_histogram() -> Histogram {
-    Histogram::new([0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0])
+    Histogram::new([
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ])
 }
 
 impl Default for Metrics {
@@ -86,20 +145,42 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("toolgate");
         let requests = Family::<RequestLabels, Counter>::default();
         let tool_calls = Family::<CallLabels, Counter>::default();
-        let upstream_latency = Family::<UpstreamLabels, Histogram>::new_with_constructor(latency_histogram as fn() -> Histogram);
+        let upstream_latency = Family::<UpstreamLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let config_version = Family::<VersionLabels, Gauge>::default();
         let in_flight = Gauge::default();
-        registry.register("http_requests", "HTTP requests by endpoint and status", requests.clone());
-        registry.register("tool_calls", "Tool calls by tool, caller and outcome", tool_calls.clone());
+        registry.register(
+            "http_requests",
+            "HTTP requests by endpoint and status",
+            requests.clone(),
+        );
+        registry.register(
+            "tool_calls",
+            "Tool calls by tool, caller and outcome",
+            tool_calls.clone(),
+        );
         registry.register(
             "upstream_request_duration_seconds",
             "Upstream request latency by upstream and status",
             upstream_latency.clone(),
         );
-        registry.register("rate_limit_rejections", "Calls refused by a rate limit", rate_limited.clone());
-        registry.register("config_version", "The serving config's version (value 1)", config_version.clone());
-        registry.register("tool_calls_in_flight", "Tool calls in flight", in_flight.clone());
+        registry.register(
+            "rate_limit_rejections",
+            "Calls refused by a rate limit",
+            rate_limited.clone(),
+        );
+        registry.register(
+            "config_version",
+            "The serving config's version (value 1)",
+            config_version.clone(),
+        );
+        registry.register(
+            "tool_calls_in_flight",
+            "Tool calls in flight",
+            in_flight.clone(),
+        );
         registry.register(
             "redis_errors",
             "Redis failures while checking shared rate limits",
@@ -114,13 +195,15 @@ impl Default for Metrics {
             config_version,
             in_flight,
             version_shown: Mutex::new(None),
+            tool_stats: ToolStats::default(),
         }
     }
 }
 
 impl Metrics {
-    /// Records one finished tool call.
-    pub fn record_call(&self, tool: &str, caller: &str, outcome: &str) {
+    /// Records one finished tool call and how long it took.
+    pub fn record_call(&self, tool: &str, caller: &str, outcome: &str, elapsed: Duration) {
+        self.tool_stats.record(tool, outcome == "ok", elapsed);
         self.tool_calls
             .get_or_create(&CallLabels {
                 tool: tool.to_owned(),

@@ -50,8 +50,8 @@ pub struct RequestTemplate {
     pub path: Template,
     /// Query entries in order.
     pub query: Vec<(String, Template)>,
-    /// Extra headers with whether each one holds a secret from the environment.
-    pub headers: Vec<(HeaderName, Template, bool)>,
+    /// Extra headers.
+    pub headers: Vec<(HeaderName, Template)>,
     /// JSON body, if any.
     pub body: Option<BodyTemplate>,
     /// Time allowed for the whole call.
@@ -73,6 +73,8 @@ pub struct RenderedRequest {
     pub timeout: Duration,
     /// The upstream the request goes to.
     pub upstream: Arc<Upstream>,
+    /// Names of query entries holding secrets (shown as `***` when the request is printed).
+    pub secret_query: Vec<String>,
 }
 
 impl RequestTemplate {
@@ -91,8 +93,8 @@ impl RequestTemplate {
             .contain(&url_text)
             .map_err(|msg| CallError::new(crate::error::ErrorCode::InvalidParameters, msg))?;
         let mut headers = self.upstream.headers_for(&caller.org).clone();
-        for (name, template, secret) in &self.headers {
-            if let Some(value) = self.render_header(&ctx, name, template, *secret)? {
+        for (name, template) in &self.headers {
+            if let Some(value) = self.render_header(&ctx, name, template)? {
                 headers.insert(name.clone(), value);
             }
         }
@@ -113,6 +115,12 @@ impl RequestTemplate {
             body,
             timeout: self.timeout,
             upstream: self.upstream.clone(),
+            secret_query: self
+                .query
+                .iter()
+                .filter(|(_, t)| t.is_secret())
+                .map(|(name, _)| name.clone())
+                .collect(),
         })
     }
 
@@ -169,7 +177,6 @@ impl RequestTemplate {
         ctx: &Context<'_>,
         name: &HeaderName,
         template: &Template,
-        secret: bool,
     ) -> Result<Option<HeaderValue>, CallError> {
         let rendered = template
             .render(ctx, |value, out| {
@@ -191,7 +198,7 @@ impl RequestTemplate {
                 format!("header {name} would contain characters not allowed in HTTP headers"),
             )
         })?;
-        value.set_sensitive(secret);
+        value.set_sensitive(template.is_secret());
         Ok(Some(value))
     }
 }

@@ -126,12 +126,26 @@ impl CircuitBreaker {
         *state = match (&*state, success) {
             (_, true) => BreakerState::Closed { failures: 0 },
             (BreakerState::Closed { failures }, false) if failures + 1 < self.threshold => {
-                BreakerState::Closed { failures: failures + 1 }
+                BreakerState::Closed {
+                    failures: failures + 1,
+                }
             }
             _ => BreakerState::Open {
                 until: Instant::now() + self.open_for,
             },
         };
+    }
+
+    /// An admitted call was abandoned (its caller cancelled it) before it said anything about
+    /// the upstream: a probe in flight is given back, so the next call may probe instead of
+    /// the breaker waiting for an outcome that will never come.
+    pub fn release(&self) {
+        let Ok(mut state) = self.state.lock() else {
+            return;
+        };
+        if let BreakerState::HalfOpen { probing: true } = *state {
+            *state = BreakerState::HalfOpen { probing: false };
+        }
     }
 }
 
@@ -155,8 +169,32 @@ mod tests {
     }
 
     #[test]
+    fn an_abandoned_probe_lets_the_next_call_probe() {
+        let breaker = CircuitBreaker::new(1, Duration::from_millis(10));
+        breaker.record(false);
+        std::thread::sleep(Duration::from_millis(15));
+        assert!(breaker.admit().is_ok(), "the probe");
+        assert!(breaker.admit().is_err(), "one probe at a time");
+        breaker.release();
+        assert!(
+            breaker.admit().is_ok(),
+            "another probe after the first was cancelled"
+        );
+        breaker.release();
+        breaker.release();
+        breaker.record(false);
+        assert!(
+            breaker.admit().is_err(),
+            "release never closes or opens the breaker"
+        );
+    }
+
+    #[test]
     fn only_idempotent_methods_are_retried() {
-        let policy = RetryPolicy { retries: 2, backoff: Duration::from_millis(10) };
+        let policy = RetryPolicy {
+            retries: 2,
+            backoff: Duration::from_millis(10),
+        };
         assert!(policy.applies_to(&Method::GET));
         assert!(policy.applies_to(&Method::PUT));
         assert!(!policy.applies_to(&Method::POST));

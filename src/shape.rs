@@ -31,14 +31,37 @@ pub struct ToolResult {
 impl ResponseShape {
     /// Applies `pick`, the output schema and `max_bytes` to an answer.
     pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
-        let mut value = parse_body(answer);
+        self.shape_value(parse_body(answer))
+            .map_err(|error| add_status(error, answer.status))
+    }
+
+    /// Shapes the lines of a line-stream answer: the JSON array of the kept lines, with
+    /// `pick`, the output schema and `max_bytes` applied. `dropped` lines arrived after the
+    /// kept ones but were not kept (over `max_response_bytes`); the result then says so.
+    pub fn shape_lines(&self, kept: Vec<Value>, dropped: u64) -> Result<ToolResult, CallError> {
+        let count = kept.len();
+        let mut result = self.shape_value(Value::Array(kept))?;
+        if dropped > 0 {
+            result.truncated = true;
+            result.text.push_str(&format!(
+                "\n[truncated by toolgate: kept the first {count} lines of {}; the rest was over the upstream's max_response_bytes]",
+                count as u64 + dropped
+            ));
+            if let Value::String(text) = &mut result.value {
+                text.clone_from(&result.text);
+            }
+        }
+        Ok(result)
+    }
+
+    fn shape_value(&self, mut value: Value) -> Result<ToolResult, CallError> {
         if let Some(pointer) = &self.pick {
             value = value.pointer(pointer).cloned().ok_or_else(|| {
                 CallError::new(
                     ErrorCode::UpstreamError,
                     format!("the upstream answer has nothing at '{pointer}'"),
                 )
-                .with_details(json!({ "status": answer.status, "pick": pointer }))
+                .with_details(json!({ "pick": pointer }))
             })?;
         }
         if let Some(schema) = &self.output_schema {
@@ -97,4 +120,12 @@ pub fn parse_body(answer: &UpstreamAnswer) -> Value {
         return value;
     }
     Value::String(String::from_utf8_lossy(&answer.body).into_owned())
+}
+
+/// Adds the upstream's HTTP status to a shaping error's details (where a pick failed).
+fn add_status(mut error: CallError, status: u16) -> CallError {
+    if error.details.get("pick").is_some() {
+        error.details["status"] = json!(status);
+    }
+    error
 }

@@ -56,6 +56,10 @@ enum Part {
 #[derive(Clone, Debug)]
 pub struct Template {
     parts: Vec<Part>,
+    /// The template as written (after `${VAR}` substitution).
+    source: String,
+    /// Whether it holds a value from the environment (a secret, shown as `***`).
+    secret: bool,
 }
 
 /// What a template's values are looked up in.
@@ -98,6 +102,8 @@ impl Template {
         if !source.contains("{{") {
             return Ok(Self {
                 parts: vec![Part::Literal(source.to_owned())],
+                source: source.to_owned(),
+                secret: false,
             });
         }
         let compiled = HbTemplate::compile(source).map_err(|e| format!("template syntax: {e}"))?;
@@ -131,7 +137,28 @@ impl Template {
                 }
             }
         }
-        Ok(Self { parts })
+        Ok(Self {
+            parts,
+            source: source.to_owned(),
+            secret: false,
+        })
+    }
+
+    /// The template as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Marks the template as holding a secret from the environment.
+    pub fn mark_secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+
+    /// Whether the template holds a secret from the environment: its rendered value is shown
+    /// as `***` by `toolgate render` and the admin endpoints.
+    pub fn is_secret(&self) -> bool {
+        self.secret
     }
 
     /// Every variable the template references.

@@ -1,7 +1,7 @@
 //! A compiled upstream: where its calls may go and what every call carries.
 
-use reqwest::header::HeaderMap;
 use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
+use reqwest::header::HeaderMap;
 use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;

@@ -351,7 +351,7 @@ async fn bad_tokens_are_refused_with_invalid_token_and_the_metadata_url() {
             "the token was not issued for this server (aud)",
         ),
         (
-            "audience with the MCP path",
+            "another audience on the same host",
             token(&with(
                 good.clone(),
                 json!({ "aud": format!("{PUBLIC_URL}/other") }),
@@ -456,7 +456,7 @@ async fn bad_tokens_are_refused_with_invalid_token_and_the_metadata_url() {
     assert_eq!(response.status().as_u16(), 401);
 
     assert_eq!(upstream.requests().len(), 0, "nothing reached the upstream");
-    // The unknown kid caused the only refetch allowed per interval; the first use fetched once.
+    // One fetch on first use; the unknown kid did not cause another within the interval.
     assert_eq!(jwks.fetches(), 1);
 }
 

@@ -87,9 +87,7 @@ fn check_passes(config: &str) {
 }
 
 fn render(config: &str, tool: &str, args: &str) -> String {
-    let output = toolgate(&[
-        "render", "--config", config, "--tool", tool, "--args", args,
-    ]);
+    let output = toolgate(&["render", "--config", config, "--tool", tool, "--args", args]);
     assert!(
         output.status.success(),
         "render {tool} failed: {}{}",
@@ -179,7 +177,10 @@ fn output_file_upstream_name_and_globs() {
     let stderr = text(&output.stderr);
     assert!(stderr.contains("tool(s) written to"), "{stderr}");
     let yaml = std::fs::read_to_string(&out).unwrap();
-    assert!(yaml.contains("  helpdesk:\n    # guess: server variables"), "{yaml}");
+    assert!(
+        yaml.contains("  helpdesk:\n    # guess: server variables"),
+        "{yaml}"
+    );
     assert!(yaml.contains("${HELPDESK_BASE_URL:-https://acme.helpdesk.example.com/api/v2}"));
     assert!(yaml.contains("upstream: helpdesk\n"));
     let names: Vec<&str> = yaml
@@ -188,7 +189,7 @@ fn output_file_upstream_name_and_globs() {
         .collect();
     // operationIds match case-insensitively; `GET /users/*` matches by method and path.
     assert!(names.contains(&"list_tickets"), "{names:?}");
-    assert!(names.contains(&"get_sla_stats") == false, "{names:?}");
+    assert!(!names.contains(&"get_sla_stats"), "{names:?}");
     assert!(names.contains(&"get_user"), "{names:?}");
     assert!(names.contains(&"get_current_user"), "{names:?}");
     assert!(!names.contains(&"delete_ticket"), "{names:?}");
@@ -200,11 +201,18 @@ fn output_file_upstream_name_and_globs() {
 fn refuses_what_it_cannot_import() {
     let dir = tempfile::tempdir().unwrap();
     let swagger = dir.path().join("swagger.yaml");
-    std::fs::write(&swagger, "swagger: '2.0'\ninfo: { title: x, version: '1' }\npaths: {}\n")
-        .unwrap();
+    std::fs::write(
+        &swagger,
+        "swagger: '2.0'\ninfo: { title: x, version: '1' }\npaths: {}\n",
+    )
+    .unwrap();
     let output = toolgate(&["import", "openapi", swagger.to_str().unwrap()]);
     assert!(!output.status.success());
-    assert!(text(&output.stderr).contains("Swagger 2.0"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("Swagger 2.0"),
+        "{}",
+        text(&output.stderr)
+    );
 
     let output = toolgate(&[
         "import",
@@ -289,7 +297,7 @@ components:
         "path: /nodes/{{args.nodeId}}/children/{{args.child_name}}",
         "note: argument 'query_nodeId' is the query parameter 'nodeId'",
         "_2fa:",
-        "2fa: \"{{args._2fa}}\"",
+        "\"2fa\": \"{{args._2fa}}\"",
         "$${placeholders} and $$$ signs",
         "$ref: \"#/$defs/Node\"",
     ] {

@@ -41,7 +41,10 @@ async fn a_configmap_symlink_swap_is_served_every_time() {
             .is_symlink()
     );
     let gateway = ChildGateway::start(&config, &logs.path().join("serve.log")).await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
     let mut latencies = Vec::new();
     // Only the included file changes.
@@ -59,7 +62,10 @@ async fn a_configmap_symlink_swap_is_served_every_time() {
         ),
     ]);
     latencies.push(until_served(&gateway.url, "pong", "/v3/pong").await);
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v3/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v3/ping")
+    );
     // Only the main file changes: the include now comes from a different upstream path prefix.
     map.update(&[
         (

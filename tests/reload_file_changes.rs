@@ -19,7 +19,10 @@ async fn an_edit_written_in_place_is_served_within_a_second() {
     let path = dir.path().join("gateway.yaml");
     std::fs::write(&path, config_yaml(&upstream.url(), &[("ping", "/v1/ping")])).unwrap();
     let gateway = serve_file(&path).await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
     let before = inode(&path);
     let mut latencies = Vec::new();
@@ -35,7 +38,11 @@ async fn an_edit_written_in_place_is_served_within_a_second() {
         "every edit is picked up within a second: {latencies:?}"
     );
     assert_eq!(
-        gateway.state.reload.reloads_ok.load(std::sync::atomic::Ordering::Relaxed),
+        gateway
+            .state
+            .reload
+            .reloads_ok
+            .load(std::sync::atomic::Ordering::Relaxed),
         3
     );
 }
@@ -86,7 +93,10 @@ async fn a_changed_or_new_include_file_is_served() {
     )
     .unwrap();
     let gateway = serve_file(&path).await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
     // The include file changes in place, then by rename-over; the main file stays untouched.
     write_in_place(
@@ -107,8 +117,13 @@ async fn a_changed_or_new_include_file_is_served() {
     )
     .unwrap();
     let added = until_served(&gateway.url, "pong", "/v1/pong").await;
-    println!("include pickup latencies: in place {in_place:?}, rename-over {renamed:?}, new file {added:?}");
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v3/ping"));
+    println!(
+        "include pickup latencies: in place {in_place:?}, rename-over {renamed:?}, new file {added:?}"
+    );
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v3/ping")
+    );
     assert_eq!(health(&gateway.url).await["tools_count"], json!(2));
 }
 
@@ -120,7 +135,11 @@ async fn an_added_tool_is_callable_at_once_and_a_removed_one_is_tool_not_found()
     std::fs::write(&path, config_yaml(&upstream.url(), &[("ping", "/v1/ping")])).unwrap();
     let gateway = serve_file(&path).await;
     let unknown = call(&gateway.url, "added").await;
-    assert_eq!(unknown["error"]["data"]["code"], json!("tool_not_found"), "{unknown}");
+    assert_eq!(
+        unknown["error"]["data"]["code"],
+        json!("tool_not_found"),
+        "{unknown}"
+    );
 
     rename_over(
         &path,
@@ -141,13 +160,20 @@ async fn an_added_tool_is_callable_at_once_and_a_removed_one_is_tool_not_found()
     assert_eq!(answered_uri(&reply), Some("/v1/added"), "{reply}");
     println!("added tool listed after {latency:?}");
 
-    rename_over(&path, &config_yaml(&upstream.url(), &[("added", "/v1/added")]));
+    rename_over(
+        &path,
+        &config_yaml(&upstream.url(), &[("added", "/v1/added")]),
+    );
     reload_support::eventually("tools/list drops 'ping'", || async {
         (tool_names(&gateway.url).await == ["added"]).then_some(())
     })
     .await;
     let reply = call(&gateway.url, "ping").await;
-    assert_eq!(reply["error"]["data"]["code"], json!("tool_not_found"), "{reply}");
+    assert_eq!(
+        reply["error"]["data"]["code"],
+        json!("tool_not_found"),
+        "{reply}"
+    );
     assert_eq!(reply["error"]["code"], json!(-32602), "{reply}");
     assert_eq!(
         answered_uri(&call(&gateway.url, "added").await),
@@ -164,7 +190,10 @@ async fn an_idle_gateway_does_not_keep_rereading_its_config() {
     let path = dir.path().join("gateway.yaml");
     std::fs::write(&path, config_yaml(&upstream.url(), &[("ping", "/v1/ping")])).unwrap();
     let gateway = serve_file(&path).await;
-    rename_over(&path, &config_yaml(&upstream.url(), &[("ping", "/v2/ping")]));
+    rename_over(
+        &path,
+        &config_yaml(&upstream.url(), &[("ping", "/v2/ping")]),
+    );
     until_served(&gateway.url, "ping", "/v2/ping").await;
 
     // Every reload opens the config file: count the opens while nothing changes.
@@ -173,7 +202,10 @@ async fn an_idle_gateway_does_not_keep_rereading_its_config() {
     let watched = path.clone();
     let mut spy = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
         if let Ok(event) = event
-            && matches!(event.kind, EventKind::Access(notify::event::AccessKind::Open(_)))
+            && matches!(
+                event.kind,
+                EventKind::Access(notify::event::AccessKind::Open(_))
+            )
             && event.paths.contains(&watched)
         {
             *counter.lock().unwrap() += 1;
@@ -184,5 +216,8 @@ async fn an_idle_gateway_does_not_keep_rereading_its_config() {
     tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     drop(spy);
     let opens = *opens.lock().unwrap();
-    assert_eq!(opens, 0, "the config was read {opens} times in a second without any change");
+    assert_eq!(
+        opens, 0,
+        "the config was read {opens} times in a second without any change"
+    );
 }

@@ -41,7 +41,9 @@ async fn an_invalid_edit_is_reported_and_the_old_config_keeps_serving_until_fixe
     write_in_place(&path, &invalid);
     let (refused, latency) = until_last_reload_ok(&gateway.url, false).await;
     println!("invalid edit reported after {latency:?}: {refused}");
-    let error = refused["last_reload"]["error"].as_str().expect("an error text");
+    let error = refused["last_reload"]["error"]
+        .as_str()
+        .expect("an error text");
     let file = path.display().to_string();
     assert_eq!(
         error.lines().collect::<Vec<_>>(),
@@ -54,42 +56,71 @@ async fn an_invalid_edit_is_reported_and_the_old_config_keeps_serving_until_fixe
     // The old config is untouched and still answers.
     assert_eq!(refused["config_version"], initial["config_version"]);
     assert_eq!(refused["tools_count"], json!(1));
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
     assert_eq!(
         call(&gateway.url, "pong").await["error"]["data"]["code"],
         json!("tool_not_found")
     );
-    assert_eq!(gateway.state.reload.reloads_failed.load(Ordering::Relaxed), 1);
+    assert_eq!(
+        gateway.state.reload.reloads_failed.load(Ordering::Relaxed),
+        1
+    );
     assert_eq!(gateway.state.reload.reloads_ok.load(Ordering::Relaxed), 0);
 
     // A YAML syntax error replaces the previous error text.
     write_in_place(
         &path,
-        &format!("{}  - name: [ broken\n", config_yaml(&upstream.url(), &[("ping", "/v2/ping")])),
+        &format!(
+            "{}  - name: [ broken\n",
+            config_yaml(&upstream.url(), &[("ping", "/v2/ping")])
+        ),
     );
     let (syntax, _) = eventually("/health shows the syntax error", || async {
         let health = health(&gateway.url).await;
-        let error = health["last_reload"]["error"].as_str().unwrap_or("").to_owned();
-        error.starts_with(&format!("{file}:7:11: ")).then_some(health)
+        let error = health["last_reload"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .to_owned();
+        error
+            .starts_with(&format!("{file}:7:11: "))
+            .then_some(health)
     })
     .await;
     assert_eq!(syntax["last_reload"]["ok"], json!(false), "{syntax}");
     assert_eq!(syntax["config_version"], initial["config_version"]);
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
-    assert_eq!(gateway.state.reload.reloads_failed.load(Ordering::Relaxed), 2);
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
+    assert_eq!(
+        gateway.state.reload.reloads_failed.load(Ordering::Relaxed),
+        2
+    );
 
     // The fix is applied and clears the error.
     rename_over(
         &path,
-        &config_yaml(&upstream.url(), &[("ping", "/v2/ping"), ("pong", "/v2/pong")]),
+        &config_yaml(
+            &upstream.url(),
+            &[("ping", "/v2/ping"), ("pong", "/v2/pong")],
+        ),
     );
     let (fixed, latency) = until_last_reload_ok(&gateway.url, true).await;
     println!("fixed edit applied after {latency:?}");
     assert_eq!(fixed["last_reload"]["error"], json!(null), "{fixed}");
     assert_ne!(fixed["config_version"], initial["config_version"]);
     assert_eq!(fixed["tools_count"], json!(2));
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v2/ping"));
-    assert_eq!(answered_uri(&call(&gateway.url, "pong").await), Some("/v2/pong"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v2/ping")
+    );
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "pong").await),
+        Some("/v2/pong")
+    );
     assert_eq!(gateway.state.reload.reloads_ok.load(Ordering::Relaxed), 1);
 }
 
@@ -109,7 +140,10 @@ async fn reverting_an_invalid_edit_to_the_serving_config_clears_the_error() {
     let (reverted, _) = until_last_reload_ok(&gateway.url, true).await;
     assert_eq!(reverted["config_version"], initial["config_version"]);
     assert_eq!(reverted["last_reload"]["error"], json!(null));
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 }
 
 #[tokio::test]
@@ -126,7 +160,11 @@ async fn an_invalid_include_file_is_reported_at_its_own_location() {
     )
     .unwrap();
     let included = dir.path().join("tools.yaml");
-    std::fs::write(&included, format!("tools:\n{}", tools_yaml(&[("ping", "/v1/ping")]))).unwrap();
+    std::fs::write(
+        &included,
+        format!("tools:\n{}", tools_yaml(&[("ping", "/v1/ping")])),
+    )
+    .unwrap();
     let gateway = serve_file(&path).await;
 
     // Line 4, column 26 of the included file: an unknown upstream.
@@ -137,12 +175,21 @@ async fn an_invalid_include_file_is_reported_at_its_own_location() {
     let (refused, _) = until_last_reload_ok(&gateway.url, false).await;
     assert_eq!(
         refused["last_reload"]["error"],
-        json!(format!("{}:4:26: unknown upstream 'nope'", included.display())),
+        json!(format!(
+            "{}:4:26: unknown upstream 'nope'",
+            included.display()
+        )),
         "{refused}"
     );
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
-    write_in_place(&included, &format!("tools:\n{}", tools_yaml(&[("ping", "/v2/ping")])));
+    write_in_place(
+        &included,
+        &format!("tools:\n{}", tools_yaml(&[("ping", "/v2/ping")])),
+    );
     until_served(&gateway.url, "ping", "/v2/ping").await;
     assert_eq!(health(&gateway.url).await["last_reload"]["ok"], json!(true));
 }

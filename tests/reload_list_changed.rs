@@ -42,7 +42,10 @@ impl Stream {
         let stream = Self { text };
         // The opening comment proves the stream (and its subscription) is live.
         eventually("the stream opens", || async {
-            stream.text().contains(": toolgate stream open").then_some(())
+            stream
+                .text()
+                .contains(": toolgate stream open")
+                .then_some(())
         })
         .await;
         stream
@@ -104,7 +107,10 @@ async fn tool_list_changes_are_notified_and_other_reloads_are_not() {
     let second = Stream::open(&gateway.url).await;
 
     // A tool is added: both streams hear about it.
-    rename_over(&path, &config(&api, "5s", &[("ping", "Ping."), ("pong", "Pong.")]));
+    rename_over(
+        &path,
+        &config(&api, "5s", &[("ping", "Ping."), ("pong", "Pong.")]),
+    );
     let latency = first.until_notifications(1).await;
     second.until_notifications(1).await;
     println!("list_changed received {latency:?} after the edit");
@@ -124,7 +130,10 @@ async fn tool_list_changes_are_notified_and_other_reloads_are_not() {
     assert_eq!(first.notifications(), 1, "{}", first.text());
 
     // A description change is a tool-list change, and so is a removal.
-    rename_over(&path, &config(&api, "7s", &[("ping", "Ping again."), ("pong", "Pong.")]));
+    rename_over(
+        &path,
+        &config(&api, "7s", &[("ping", "Ping again."), ("pong", "Pong.")]),
+    );
     first.until_notifications(2).await;
     rename_over(&path, &config(&api, "7s", &[("ping", "Ping again.")]));
     first.until_notifications(3).await;

@@ -26,12 +26,18 @@ async fn sighup_reloads_the_config() {
     let path = dir.path().join("gateway.yaml");
     std::fs::write(&path, config(&upstream.url(), &[("ping", "/v1/ping")])).unwrap();
     let mut gateway = ChildGateway::start(&path, &dir.path().join("serve.log")).await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
     // With watching off, a change alone is not picked up.
     rename_over(&path, &config(&upstream.url(), &[("ping", "/v2/ping")]));
     tokio::time::sleep(Duration::from_millis(600)).await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v1/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v1/ping")
+    );
 
     gateway.sighup();
     let applied = until_served(&gateway.url, "ping", "/v2/ping").await;
@@ -52,17 +58,26 @@ async fn sighup_reloads_the_config() {
         "{refused}"
     );
     assert!(gateway.is_running());
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v2/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v2/ping")
+    );
 
     // Fixed, with a new tool; SIGHUP again.
     std::fs::write(
         &path,
-        config(&upstream.url(), &[("ping", "/v3/ping"), ("pong", "/v3/pong")]),
+        config(
+            &upstream.url(),
+            &[("ping", "/v3/ping"), ("pong", "/v3/pong")],
+        ),
     )
     .unwrap();
     gateway.sighup();
     until_served(&gateway.url, "pong", "/v3/pong").await;
-    assert_eq!(answered_uri(&call(&gateway.url, "ping").await), Some("/v3/ping"));
+    assert_eq!(
+        answered_uri(&call(&gateway.url, "ping").await),
+        Some("/v3/ping")
+    );
     let health = health(&gateway.url).await;
     assert_eq!(health["last_reload"]["ok"], json!(true), "{health}");
     assert_eq!(health["tools_count"], json!(2), "{health}");

@@ -1,13 +1,16 @@
 //! Under load: several clients call a tool at full speed, each on its own connection, while the
 //! config file is replaced many times, valid and invalid versions alternating. Every single call
 //! succeeds with the answer of a config that was serving (never an error caused by a reload), and
-//! each client sees the versions in order.
+//! each client sees the versions in order. A call in flight finishes on the config it started with.
 
 mod common;
 mod reload_support;
 
 use common::{client, start_upstream};
-use reload_support::{DEADLINE, answered_uri, call_with, health, rename_over, serve_file};
+use reload_support::{
+    DEADLINE, answered_uri, call, call_with, eventually, health, rename_over, serve_file,
+    write_in_place,
+};
 use serde_json::json;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -110,18 +113,23 @@ async fn every_call_succeeds_while_the_config_is_swapped_many_times() {
     let mut generation = 1;
     let mut latencies = Vec::new();
     for swap in 0..SWAPS {
+        let written = Instant::now();
         let (counter, before) = if swap % 2 == 0 {
             generation += 1;
             latest.store(generation, Ordering::SeqCst);
             let before = reload.reloads_ok.load(Ordering::SeqCst);
-            rename_over(&path, &valid(&api, generation));
+            // Saved both ways: by an editor's rename-over, and rewritten in place.
+            if swap % 4 == 0 {
+                rename_over(&path, &valid(&api, generation));
+            } else {
+                write_in_place(&path, &valid(&api, generation));
+            }
             (&reload.reloads_ok, before)
         } else {
             let before = reload.reloads_failed.load(Ordering::SeqCst);
             rename_over(&path, &invalid(&api, generation, swap / 2));
             (&reload.reloads_failed, before)
         };
-        let written = Instant::now();
         while counter.load(Ordering::SeqCst) == before {
             assert!(
                 written.elapsed() < DEADLINE,
@@ -181,5 +189,48 @@ async fn every_call_succeeds_while_the_config_is_swapped_many_times() {
     assert_eq!(
         answered_uri(&last),
         Some(format!("/gen/{generation}/ping").as_str())
+    );
+}
+
+#[tokio::test]
+async fn a_call_in_flight_finishes_on_the_config_it_started_with() {
+    let upstream = start_upstream().await;
+    let api = upstream.url();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yaml");
+    let config = |timeout: &str| {
+        format!(
+            "upstreams:\n  api: {{ base_url: \"{api}\", timeout: {timeout} }}\ntools:\n  - name: slow\n    description: Slow.\n    request: {{ upstream: api, path: \"/slow/1500\" }}\n"
+        )
+    };
+    std::fs::write(&path, config("10s")).unwrap();
+    let gateway = serve_file(&path).await;
+    let url = gateway.url.clone();
+    let in_flight = tokio::spawn(async move { call(&url, "slow").await });
+    eventually("the slow call reaches the upstream", || async {
+        (!upstream.requests().is_empty()).then_some(())
+    })
+    .await;
+
+    // The new config gives the upstream 100 ms: too little for the slow answer.
+    let before = health(&gateway.url).await["config_version"].clone();
+    rename_over(&path, &config("100ms"));
+    eventually("the new config serves", || async {
+        (health(&gateway.url).await["config_version"] != before).then_some(())
+    })
+    .await;
+    assert!(!in_flight.is_finished(), "the slow call is still in flight");
+    let timed_out = call(&gateway.url, "slow").await;
+    assert_eq!(
+        timed_out["result"]["structuredContent"]["error"]["code"],
+        json!("upstream_timeout"),
+        "a new call uses the new timeout: {timed_out}"
+    );
+
+    let finished = in_flight.await.unwrap();
+    assert_eq!(finished["result"]["isError"], json!(false), "{finished}");
+    assert_eq!(
+        finished["result"]["structuredContent"],
+        json!({ "slow": 1500 })
     );
 }

@@ -78,6 +78,11 @@ impl JwtVerifier {
         &self.issuer
     }
 
+    /// The required audience.
+    pub fn audience(&self) -> &str {
+        &self.audience
+    }
+
     /// Verifies a token and maps its claims to a caller.
     pub async fn verify(&self, token: &str, default_tier: &str) -> Result<Caller, AuthError> {
         let header = decode_header(token).map_err(|_| invalid("the token is not a valid JWT"))?;

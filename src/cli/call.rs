@@ -15,8 +15,12 @@ pub fn run(path: &Path, tool: &str, args: &str) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let started = Instant::now();
-    let result =
-        runtime.block_on(gateway.call_tool(&Caller::anonymous("standard"), tool, Some(args), "toolgate-call"));
+    let result = runtime.block_on(gateway.call_tool(
+        &Caller::anonymous("standard"),
+        tool,
+        Some(args),
+        "toolgate-call",
+    ));
     let elapsed = started.elapsed();
     let (body, code) = match result {
         Ok(result) => (

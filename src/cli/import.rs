@@ -43,9 +43,10 @@ pub fn run(source: ImportSource) -> anyhow::Result<ExitCode> {
         upstream,
         include,
         exclude,
-        source_name: spec
-            .file_name()
-            .map_or_else(|| spec.display().to_string(), |n| n.to_string_lossy().into()),
+        source_name: spec.file_name().map_or_else(
+            || spec.display().to_string(),
+            |n| n.to_string_lossy().into(),
+        ),
     };
     let imported = import::openapi(&text, &options)
         .with_context(|| format!("cannot import {}", spec.display()))?;

@@ -29,7 +29,26 @@ pub fn run(path: &Path, tool: &str, args: &str) -> anyhow::Result<ExitCode> {
 
 /// The request as HTTP text; sensitive header values (secrets) are shown as `***`.
 pub fn describe(request: &RenderedRequest) -> String {
-    let mut out = format!("{} {}\n", request.method, request.url);
+    let mut url = request.url.clone();
+    if !request.secret_query.is_empty() {
+        let pairs: Vec<(String, String)> = request
+            .url
+            .query_pairs()
+            .map(|(k, v)| {
+                let masked = request.secret_query.iter().any(|s| *s == k);
+                (
+                    k.into_owned(),
+                    if masked {
+                        "***".to_owned()
+                    } else {
+                        v.into_owned()
+                    },
+                )
+            })
+            .collect();
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    let mut out = format!("{} {}\n", request.method, url);
     for (name, value) in &request.headers {
         let shown = if value.is_sensitive() {
             "***".to_owned()

@@ -14,7 +14,12 @@ use toolgate::config::model::ConfigFile;
 /// invisible here: a `Text` field is a plain string, JSON Schema fields (`input_schema`, ...)
 /// are free-form.
 pub fn text() -> String {
-    let mut schema = SchemaSettings::draft07()
+    let mut settings = SchemaSettings::draft07();
+    // Sections are written out where they are used rather than as `$ref`s: an optional
+    // section is then one schema whose type admits null, instead of an `anyOf` of a `$ref`
+    // and null, which validators report only as "not valid under any of the schemas".
+    settings.inline_subschemas = true;
+    let mut schema = settings
         .into_generator()
         .into_root_schema_for::<ConfigFile>();
     schema.insert("title".into(), "toolgate config".into());

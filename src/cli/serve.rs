@@ -28,7 +28,7 @@ pub fn run(
     let listener = TcpListener::bind(&listen)
         .map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     tracing::info!(%listen, "toolgate listening");
-    let app = Arc::new(AppState::new(gateway, state));
+    let app = Arc::new(AppState::new(gateway, state).with_reloader(reloader.clone()));
     actix_web::rt::System::new().block_on(async move {
         tokio::spawn(reload::watch(reloader, watch));
         http::serve(app, listener, workers)?.await

@@ -87,6 +87,8 @@ pub struct RuntimeConfig {
     pub server: ServerSettings,
     /// Who may call.
     pub auth: Authenticator,
+    /// SHA-256 of the admin key; `None` turns the admin endpoints off.
+    pub admin_key: Option<[u8; 32]>,
     /// RFC 9728 protected-resource metadata, when JWT auth is configured.
     pub resource_metadata: Option<serde_json::Value>,
     /// Rate limits.

@@ -40,9 +40,19 @@ pub struct ConfigFile {
     /// Rate-limit tiers and where their state lives.
     #[schemars(with = "Option<RateLimitsSection>")]
     pub rate_limits: Option<Spanned<RateLimitsSection>>,
-    /// Operator endpoints (not supported by this version: reported as a problem).
-    #[schemars(with = "Option<Value>")]
-    pub admin: Option<Spanned<Value>>,
+    /// Operator endpoints under `/admin/`; off when absent.
+    #[schemars(with = "Option<AdminSection>")]
+    pub admin: Option<Spanned<AdminSection>>,
+}
+
+/// `admin:`: the operator endpoints (`GET /admin/config`, `GET /admin/tools`,
+/// `POST /admin/reload`).
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// The admin key, sent as `Authorization: Bearer <key>`; normally `${TOOLGATE_ADMIN_KEY}`.
+    #[schemars(with = "String")]
+    pub key: Text,
 }
 
 /// `server:`: where and how the gateway listens.

@@ -169,6 +169,34 @@ impl Forwarder {
     /// `upstream_timeout` past the timeout, `upstream_error` for connection failures, 4xx/5xx
     /// answers, answers over `max_response_bytes`, an open circuit or a full queue.
     pub async fn send(&self, request: RenderedRequest) -> Result<UpstreamAnswer, CallError> {
+        match self.exchange_with_retries(request, None).await? {
+            Answer::Whole(answer) => Ok(answer),
+            // Never asked for: `None` reads every answer whole.
+            Answer::Lines(_) => Err(CallError::new(
+                ErrorCode::InternalError,
+                "an upstream answer was streamed where it should have been read whole",
+            )),
+        }
+    }
+
+    /// Like [`send`](Self::send), but a successful answer that is a line stream (an NDJSON
+    /// content type, or any non-JSON answer of a tool with `response.stream: true`) is handed
+    /// over as soon as its head arrives, as a [`LineStream`] read while the upstream produces
+    /// it. Retries happen before the head only; the timeout covers the whole stream.
+    pub async fn open(
+        &self,
+        request: RenderedRequest,
+        tool_streams: bool,
+    ) -> Result<Answer, CallError> {
+        self.exchange_with_retries(request, Some(tool_streams))
+            .await
+    }
+
+    async fn exchange_with_retries(
+        &self,
+        request: RenderedRequest,
+        streams: Option<bool>,
+    ) -> Result<Answer, CallError> {
         let upstream = request.upstream.clone();
         if let Err(wait) = upstream.breaker.admit() {
             let mut error = CallError::new(
@@ -182,28 +210,44 @@ impl Forwarder {
             error.retry_after = Some(wait);
             return Err(error);
         }
-        let _slot = match &upstream.concurrency {
-            Some(limit) => Some(limit.acquire().await.ok_or_else(|| {
-                CallError::new(
-                    ErrorCode::UpstreamError,
-                    format!(
-                        "upstream '{}' is busy: {} calls in flight, none finished within {} ms",
-                        upstream.name,
-                        limit.limit,
-                        limit.queue_timeout.as_millis()
-                    ),
-                )
-                .with_details(json!({ "upstream": upstream.name, "max_concurrency": limit.limit }))
-            })?),
-            None => None,
+        // From here on the call is accounted for whatever happens, including the caller
+        // dropping it (a cancelled request): see `Settle`.
+        let mut settle = Settle {
+            upstream: upstream.clone(),
+            metrics: self.metrics.clone(),
+            started: Instant::now(),
+            done: false,
+            _slot: None,
         };
-        let started = Instant::now();
-        let deadline = started + request.timeout;
+        if let Some(limit) = &upstream.concurrency {
+            match limit.acquire().await {
+                Some(slot) => settle._slot = Some(slot),
+                None => {
+                    // Nothing was sent: the breaker learnt nothing either way.
+                    settle.done = true;
+                    upstream.breaker.release();
+                    return Err(CallError::new(
+                        ErrorCode::UpstreamError,
+                        format!(
+                            "upstream '{}' is busy: {} calls in flight, none finished within {} ms",
+                            upstream.name,
+                            limit.limit,
+                            limit.queue_timeout.as_millis()
+                        ),
+                    )
+                    .with_details(
+                        json!({ "upstream": upstream.name, "max_concurrency": limit.limit }),
+                    ));
+                }
+            }
+        }
+        settle.started = Instant::now();
+        let deadline = settle.started + request.timeout;
         let retry = &upstream.retry;
         let mut attempt = 0;
         let result = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let result = match tokio::time::timeout(left, self.exchange(&request)).await {
+            let result = match tokio::time::timeout(left, self.exchange(&request, streams)).await {
                 Ok(result) => result,
                 Err(_) => Err(Failure::Timeout),
             };
@@ -222,19 +266,38 @@ impl Forwarder {
             tokio::time::sleep(delay).await;
             attempt += 1;
         };
-        let status = match &result {
-            Ok(answer) => answer.status.to_string(),
-            Err(failure) => failure.metric_status(),
-        };
-        self.metrics
-            .record_upstream(&upstream.name, &status, started.elapsed());
-        upstream
-            .breaker
-            .record(!matches!(&result, Err(failure) if failure.counts_against_upstream()));
-        result.map_err(|failure| failure.into_error(&upstream, request.timeout))
+        match result {
+            Ok(Exchanged::Whole(answer)) => {
+                settle.finish(&answer.status.to_string(), true);
+                Ok(Answer::Whole(answer))
+            }
+            Ok(Exchanged::Lines {
+                response,
+                status,
+                ndjson,
+            }) => Ok(Answer::Lines(LineStream {
+                status,
+                ndjson,
+                response,
+                buf: BytesMut::new(),
+                scanned: 0,
+                ended: false,
+                deadline,
+                timeout: request.timeout,
+                settle,
+            })),
+            Err(failure) => {
+                settle.finish(&failure.metric_status(), !failure.counts_against_upstream());
+                Err(failure.into_error(&upstream, request.timeout))
+            }
+        }
     }
 
-    async fn exchange(&self, request: &RenderedRequest) -> Result<UpstreamAnswer, Failure> {
+    async fn exchange(
+        &self,
+        request: &RenderedRequest,
+        streams: Option<bool>,
+    ) -> Result<Exchanged, Failure> {
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
@@ -261,6 +324,18 @@ impl Forwarder {
         let retry_after = header(RETRY_AFTER)
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
+        let success = (200..300).contains(&status);
+        if let Some(tool_streams) = streams
+            && success
+            && let Some(ndjson) = line_stream_kind(content_type.as_deref(), tool_streams)
+        {
+            // Handed over before the body: its size is bounded per line, not in total.
+            return Ok(Exchanged::Lines {
+                response,
+                status,
+                ndjson,
+            });
+        }
         let limit = request.upstream.max_response_bytes;
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(Failure::TooLarge);
@@ -278,12 +353,222 @@ impl Forwarder {
             body: body.freeze(),
             retry_after,
         };
-        if (200..300).contains(&status) {
-            Ok(answer)
+        if success {
+            Ok(Exchanged::Whole(answer))
         } else {
             Err(Failure::Status(answer))
         }
     }
+}
+
+/// A successful upstream answer.
+#[derive(Debug)]
+pub enum Answer {
+    /// Read in full, within `max_response_bytes`.
+    Whole(UpstreamAnswer),
+    /// A line stream, read as the upstream produces it.
+    Lines(LineStream),
+}
+
+/// What one exchange produced before retries are considered.
+enum Exchanged {
+    Whole(UpstreamAnswer),
+    Lines {
+        response: reqwest::Response,
+        status: u16,
+        ndjson: bool,
+    },
+}
+
+/// Whether an answer with this content type is read as a stream of lines, and if so whether
+/// each line is JSON (`Some(true)`: NDJSON / JSON Lines) or text (`Some(false)`). NDJSON is
+/// always streamed; other non-JSON answers only for tools with `response.stream: true`.
+pub fn line_stream_kind(content_type: Option<&str>, tool_streams: bool) -> Option<bool> {
+    let essence = content_type
+        .and_then(|ct| ct.split(';').next())
+        .map(|ct| ct.trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some(
+            "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonl"
+            | "application/jsonlines"
+            | "application/x-jsonlines",
+        ) => Some(true),
+        Some(ct) if ct == "application/json" || ct.ends_with("+json") => None,
+        _ if tool_streams => Some(false),
+        _ => None,
+    }
+}
+
+/// Accounts for one admitted upstream call exactly once: its latency and status in the
+/// metrics, its outcome in the circuit breaker, and its concurrency slot. A call dropped
+/// before it finished (the client cancelled or went away) is counted as `cancelled` and
+/// gives a breaker probe back.
+#[derive(Debug)]
+struct Settle {
+    upstream: Arc<Upstream>,
+    metrics: Arc<Metrics>,
+    started: Instant,
+    done: bool,
+    _slot: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+impl Settle {
+    fn finish(&mut self, status: &str, healthy: bool) {
+        if self.done {
+            return;
+        }
+        self.done = true;
+        self.metrics
+            .record_upstream(&self.upstream.name, status, self.started.elapsed());
+        self.upstream.breaker.record(healthy);
+    }
+}
+
+impl Drop for Settle {
+    fn drop(&mut self) {
+        if !self.done {
+            self.metrics
+                .record_upstream(&self.upstream.name, "cancelled", self.started.elapsed());
+            self.upstream.breaker.release();
+        }
+    }
+}
+
+/// An upstream answer read line by line as it arrives (NDJSON, JSON Lines, or text lines of a
+/// streaming tool). Memory stays bounded: only the current partial line is buffered, and a
+/// line longer than `max_response_bytes` is an `upstream_error`. The call's timeout covers
+/// the whole stream. Dropping it closes the upstream connection.
+#[derive(Debug)]
+pub struct LineStream {
+    /// The upstream's HTTP status (2xx).
+    pub status: u16,
+    /// Whether the lines are JSON (an NDJSON content type) rather than text.
+    pub ndjson: bool,
+    response: reqwest::Response,
+    buf: BytesMut,
+    /// How much of `buf` is known to hold no newline.
+    scanned: usize,
+    ended: bool,
+    deadline: Instant,
+    timeout: Duration,
+    settle: Settle,
+}
+
+impl LineStream {
+    /// The longest line accepted: the upstream's `max_response_bytes`.
+    pub fn max_line_bytes(&self) -> u64 {
+        self.settle.upstream.max_response_bytes
+    }
+
+    /// The complete, non-blank lines that have arrived (without their line ending), waiting
+    /// for the upstream when none is there yet; `None` once the answer has ended.
+    pub async fn next_lines(&mut self) -> Result<Option<Vec<Bytes>>, CallError> {
+        loop {
+            if let Some(at) = self.buf[self.scanned..].iter().rposition(|&b| b == b'\n') {
+                let chunk = self.buf.split_to(self.scanned + at + 1).freeze();
+                self.scanned = 0;
+                let lines = split_lines(&chunk);
+                if !lines.is_empty() {
+                    return Ok(Some(lines));
+                }
+                continue;
+            }
+            self.scanned = self.buf.len();
+            if self.buf.len() as u64 > self.settle.upstream.max_response_bytes {
+                return Err(self.fail_line_too_long());
+            }
+            if self.ended {
+                if self.buf.is_empty() {
+                    let status = self.status.to_string();
+                    self.settle.finish(&status, true);
+                    return Ok(None);
+                }
+                let rest = self.buf.split().freeze();
+                self.scanned = 0;
+                let lines = split_lines(&rest);
+                if !lines.is_empty() {
+                    return Ok(Some(lines));
+                }
+                continue;
+            }
+            let chunk =
+                match tokio::time::timeout_at(self.deadline.into(), self.response.chunk()).await {
+                    Err(_) => return Err(self.fail(Failure::Timeout)),
+                    Ok(Err(_)) => return Err(self.fail(Failure::Broken)),
+                    Ok(Ok(None)) => {
+                        self.ended = true;
+                        continue;
+                    }
+                    Ok(Ok(Some(chunk))) => chunk,
+                };
+            if self.buf.is_empty() {
+                // The common case: whole lines straight from the chunk, no copy.
+                if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {
+                    let lines = split_lines(&chunk.slice(..=at));
+                    self.buf.extend_from_slice(&chunk[at + 1..]);
+                    if !lines.is_empty() {
+                        return Ok(Some(lines));
+                    }
+                    continue;
+                }
+            }
+            self.buf.extend_from_slice(&chunk);
+        }
+    }
+
+    fn fail(&mut self, failure: Failure) -> CallError {
+        self.ended = true;
+        self.buf.clear();
+        self.settle
+            .finish(&failure.metric_status(), !failure.counts_against_upstream());
+        failure.into_error(&self.settle.upstream, self.timeout)
+    }
+
+    fn fail_line_too_long(&mut self) -> CallError {
+        self.ended = true;
+        self.buf.clear();
+        self.settle.finish("error", true);
+        let upstream = &self.settle.upstream;
+        CallError::new(
+            ErrorCode::UpstreamError,
+            format!(
+                "upstream '{}' sent a line longer than {} bytes",
+                upstream.name, upstream.max_response_bytes
+            ),
+        )
+        .with_details(json!({
+            "upstream": upstream.name,
+            "max_response_bytes": upstream.max_response_bytes,
+        }))
+    }
+}
+
+/// The non-blank lines of `chunk` (which ends with a newline or is the last line), without
+/// `\n` / `\r\n`, as slices of it.
+fn split_lines(chunk: &Bytes) -> Vec<Bytes> {
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while start < chunk.len() {
+        let end = chunk[start..]
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(chunk.len(), |at| start + at);
+        let mut line_end = end;
+        if line_end > start && chunk[line_end - 1] == b'\r' {
+            line_end -= 1;
+        }
+        if chunk[start..line_end]
+            .iter()
+            .any(|b| !b.is_ascii_whitespace())
+        {
+            lines.push(chunk.slice(start..line_end));
+        }
+        start = end + 1;
+    }
+    lines
 }
 
 /// The start of a body as text, cut on a character boundary.

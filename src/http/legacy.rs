@@ -7,7 +7,12 @@ use actix_web::HttpResponse;
 use serde_json::{Value, json};
 
 /// Answers one legacy request.
-pub async fn handle(state: &AppState, caller: &Caller, request: Value, request_id: &str) -> HttpResponse {
+pub async fn handle(
+    state: &AppState,
+    caller: &Caller,
+    request: Value,
+    request_id: &str,
+) -> HttpResponse {
     let method = request.get("method").and_then(Value::as_str).unwrap_or("");
     let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
     match method {
@@ -32,7 +37,12 @@ pub async fn handle(state: &AppState, caller: &Caller, request: Value, request_i
     }
 }
 
-async fn call_tool(state: &AppState, caller: &Caller, mut params: Value, request_id: &str) -> HttpResponse {
+async fn call_tool(
+    state: &AppState,
+    caller: &Caller,
+    mut params: Value,
+    request_id: &str,
+) -> HttpResponse {
     let Some(name) = params
         .get("tool_name")
         .and_then(Value::as_str)
@@ -48,7 +58,11 @@ async fn call_tool(state: &AppState, caller: &Caller, mut params: Value, request
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let arguments = params.get_mut("arguments").map(Value::take);
-    match state.gateway.call_tool(caller, &name, arguments, request_id).await {
+    match state
+        .gateway
+        .call_tool(caller, &name, arguments, request_id)
+        .await
+    {
         Ok(result) => {
             let mut body = json!({ "result": result.value });
             if result.truncated {

@@ -1,6 +1,7 @@
 //! The HTTP surface: MCP over Streamable HTTP and the legacy JSON protocol on the same
 //! endpoints, plus health and readiness. A thin layer: every call goes to [`Gateway`].
 
+mod admin;
 mod auth;
 mod guard;
 mod health;
@@ -11,7 +12,7 @@ mod session;
 
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::Gateway;
-use crate::reload::ReloadState;
+use crate::reload::{ReloadState, Reloader};
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
 use actix_web::{App, HttpResponse, HttpServer, web};
@@ -31,6 +32,8 @@ pub struct AppState {
     pub sessions: Sessions,
     /// The latest (re)load outcome and tool-list change notices.
     pub reload: Arc<ReloadState>,
+    /// Reloads the config file on `POST /admin/reload` (`None` when not started from a file).
+    pub reloader: Option<Arc<Reloader>>,
 }
 
 impl AppState {
@@ -40,7 +43,14 @@ impl AppState {
             gateway,
             sessions: Sessions::default(),
             reload,
+            reloader: None,
         }
+    }
+
+    /// Lets `POST /admin/reload` reload the config file through `reloader`.
+    pub fn with_reloader(mut self, reloader: Arc<Reloader>) -> Self {
+        self.reloader = Some(reloader);
+        self
     }
 }
 
@@ -84,6 +94,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/health", web::get().to(health::health))
         .route("/ready", web::get().to(health::ready))
         .route("/metrics", web::get().to(observe::metrics))
+        .route("/admin/config", web::get().to(admin::config))
+        .route("/admin/tools", web::get().to(admin::tools))
+        .route("/admin/reload", web::post().to(admin::reload))
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
         .route(
             &format!("{}/{{resource:.*}}", auth::METADATA_PATH),

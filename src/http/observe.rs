@@ -74,7 +74,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let metrics = state.gateway.metrics();
     let reload = &state.reload;
     let ok = reload.reloads_ok.load(std::sync::atomic::Ordering::Relaxed);
-    let failed = reload.reloads_failed.load(std::sync::atomic::Ordering::Relaxed);
+    let failed = reload
+        .reloads_failed
+        .load(std::sync::atomic::Ordering::Relaxed);
     let mut text = metrics.render();
     // Reload counters and the tool count live with the reload state and the config; they are
     // appended before the OpenMetrics end marker.

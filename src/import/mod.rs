@@ -49,7 +49,14 @@ pub fn parse_document(text: &str) -> Result<Node, ImportError> {
     if text.trim_start().starts_with('{') {
         serde_json::from_str(text).map_err(|e| ImportError(format!("invalid JSON: {e}")))
     } else {
-        let options = serde_saphyr::options! { strict_booleans: true };
+        // Real-world specs are large (tens of thousands of schema nodes): the parser's
+        // default budget, sized for config files, is raised; alias limits stay as they are.
+        let mut budget = serde_saphyr::Budget::default();
+        budget.max_events = 40_000_000;
+        budget.max_nodes = 20_000_000;
+        budget.max_depth = 256;
+        budget.max_total_scalar_bytes = 512 * 1024 * 1024;
+        let options = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
         let parsed: Option<Node> = serde_saphyr::from_str_with_options(text, options)
             .map_err(|e| ImportError(format!("invalid YAML: {}", e.without_snippet())))?;
         parsed.ok_or_else(|| ImportError("the document is empty".into()))
@@ -60,4 +67,63 @@ pub fn parse_document(text: &str) -> Result<Node, ImportError> {
 pub fn openapi(text: &str, options: &OpenApiOptions) -> Result<Imported, ImportError> {
     let spec = parse_document(text)?;
     openapi::import(&spec, options)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// JSON text of a tree, keeping its key order (`serde_json::Value` would sort the keys).
+    fn ordered_json(node: &Node) -> String {
+        match node {
+            Node::Map(entries) => {
+                let members: Vec<String> = entries
+                    .iter()
+                    .map(|e| {
+                        format!(
+                            "{}:{}",
+                            serde_json::Value::String(e.key.clone()),
+                            ordered_json(&e.value)
+                        )
+                    })
+                    .collect();
+                format!("{{{}}}", members.join(","))
+            }
+            Node::Seq(items) => {
+                let items: Vec<String> = items.iter().map(ordered_json).collect();
+                format!("[{}]", items.join(","))
+            }
+            other => other.to_json().to_string(),
+        }
+    }
+
+    #[test]
+    fn yaml_and_json_documents_import_alike() {
+        let yaml = include_str!("../../tests/data/openapi/petstore-3.1.yaml");
+        let json = ordered_json(&parse_document(yaml).unwrap());
+        let options = OpenApiOptions {
+            source_name: "spec".into(),
+            ..OpenApiOptions::default()
+        };
+        let from_yaml = openapi(yaml, &options).unwrap();
+        let from_json = openapi(&json, &options).unwrap();
+        assert_eq!(from_yaml.yaml, from_json.yaml);
+        assert_eq!((from_yaml.tools, from_yaml.skipped), (5, 0));
+    }
+
+    #[test]
+    fn refuses_documents_that_are_not_openapi_3() {
+        let options = OpenApiOptions::default();
+        for (text, message) in [
+            ("", "empty"),
+            ("{", "invalid JSON"),
+            ("a: [", "invalid YAML"),
+            ("openapi: 2.0.0\n", "not supported"),
+            ("info: {}\n", "'openapi' field is missing"),
+            ("openapi: 3.0.0\npaths: {}\n", "no operations"),
+        ] {
+            let error = openapi(text, &options).unwrap_err().to_string();
+            assert!(error.contains(message), "{text:?}: {error}");
+        }
+    }
 }

@@ -152,6 +152,9 @@ mod tests {
         assert_eq!(first.len(), MAX_TOOL_NAME);
         assert_eq!(second.len(), MAX_TOOL_NAME);
         assert!(second.ends_with("_2"));
-        assert_eq!(base_url_variable("swagger_petstore"), "SWAGGER_PETSTORE_BASE_URL");
+        assert_eq!(
+            base_url_variable("swagger_petstore"),
+            "SWAGGER_PETSTORE_BASE_URL"
+        );
     }
 }

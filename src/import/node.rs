@@ -167,7 +167,7 @@ impl Node {
         None
     }
 
-    /// The tree as plain JSON (comments dropped, keys in order of first appearance lost).
+    /// The tree as plain JSON (comments dropped; keys end up sorted).
     pub fn to_json(&self) -> serde_json::Value {
         match self {
             Node::Null => serde_json::Value::Null,

@@ -407,9 +407,8 @@ impl Args {
             n += 1;
         }
         self.origins.insert(candidate.clone(), origin.to_owned());
-        let note = format!(
-            "note: argument '{candidate}' is the {origin}: '{wanted}' is the {holder}"
-        );
+        let note =
+            format!("note: argument '{candidate}' is the {origin}: '{wanted}' is the {holder}");
         (candidate, Some(note))
     }
 }
@@ -467,7 +466,10 @@ impl<'a> Importer<'_, 'a> {
 
         // Parameters: the path item's, overridden by the operation's (same name and `in`).
         let mut parameters: Vec<&Node> = Vec::new();
-        let own = operation.get("parameters").map(Node::items).unwrap_or_default();
+        let own = operation
+            .get("parameters")
+            .map(Node::items)
+            .unwrap_or_default();
         for raw in op.shared_parameters.iter().chain(own) {
             let parameter = match follow(self.spec, raw) {
                 Ok(p) => p,
@@ -476,7 +478,12 @@ impl<'a> Importer<'_, 'a> {
                     continue;
                 }
             };
-            let key = |p: &Node| (p.get_str("name").map(str::to_owned), p.get_str("in").map(str::to_owned));
+            let key = |p: &Node| {
+                (
+                    p.get_str("name").map(str::to_owned),
+                    p.get_str("in").map(str::to_owned),
+                )
+            };
             let this = key(parameter);
             parameters.retain(|p| key(p) != this);
             parameters.push(parameter);
@@ -663,7 +670,10 @@ impl<'a> Importer<'_, 'a> {
     ) -> Node {
         let raw = match (parameter.get("schema"), parameter.get("content")) {
             (Some(schema), _) => Some(schema),
-            (None, Some(content)) => content.entries().first().and_then(|m| m.value.get("schema")),
+            (None, Some(content)) => content
+                .entries()
+                .first()
+                .and_then(|m| m.value.get("schema")),
             (None, None) => None,
         };
         let mut schema = match raw {
@@ -778,7 +788,11 @@ impl<'a> Importer<'_, 'a> {
             .collect();
         let mut template = Vec::new();
         let mut read_only = Vec::new();
-        for property in flat.get("properties").map(Node::entries).unwrap_or_default() {
+        for property in flat
+            .get("properties")
+            .map(Node::entries)
+            .unwrap_or_default()
+        {
             if property.value.get("readOnly").and_then(Node::as_bool) == Some(true) {
                 read_only.push(property.key.clone());
                 continue;
@@ -848,7 +862,10 @@ impl<'a> Importer<'_, 'a> {
                 return None;
             }
         };
-        let content = response.get("content").map(Node::entries).unwrap_or_default();
+        let content = response
+            .get("content")
+            .map(Node::entries)
+            .unwrap_or_default();
         let json = content
             .iter()
             .find(|e| media_type(&e.key) == "application/json")
@@ -895,7 +912,10 @@ fn drop_write_only(schema: &mut Node) {
         properties.retain(|p| !write_only.contains(&p.key));
     }
     if let Some(Node::Seq(required)) = schema.get_mut("required") {
-        required.retain(|r| !r.as_str().is_some_and(|r| write_only.iter().any(|w| w == r)));
+        required.retain(|r| {
+            !r.as_str()
+                .is_some_and(|r| write_only.iter().any(|w| w == r))
+        });
     }
 }
 
@@ -917,7 +937,10 @@ fn path_scalar(schema: &mut Node, origin: &str, comments: &mut Vec<String>) {
     let kept: Vec<&String> = types.iter().filter(|t| *t != "null").collect();
     if !kept.is_empty() && kept.iter().all(|t| scalar(t)) {
         if kept.len() != types.len() {
-            let kept = kept.into_iter().map(|t| Node::String(t.clone())).collect::<Vec<_>>();
+            let kept = kept
+                .into_iter()
+                .map(|t| Node::String(t.clone()))
+                .collect::<Vec<_>>();
             let value = if kept.len() == 1 {
                 kept.into_iter().next().unwrap_or(Node::Null)
             } else {
@@ -935,7 +958,10 @@ fn path_scalar(schema: &mut Node, origin: &str, comments: &mut Vec<String>) {
             schema.set("type", Node::str("string"));
             return;
         }
-        if values.iter().all(|v| matches!(v, Node::Number(n) if n.is_i64() || n.is_u64())) {
+        if values
+            .iter()
+            .all(|v| matches!(v, Node::Number(n) if n.is_i64() || n.is_u64()))
+        {
             schema.set("type", Node::str("integer"));
             return;
         }
@@ -987,16 +1013,24 @@ fn single_value(
         };
         let description = match schema.get_str("description").map(str::trim) {
             Some(d) if !d.is_empty() => {
-                let sep = if d.ends_with(['.', '!', '?']) { " " } else { ". " };
+                let sep = if d.ends_with(['.', '!', '?']) {
+                    " "
+                } else {
+                    ". "
+                };
                 format!("{d}{sep}{extra}")
             }
             _ => extra,
         };
         let explode = parameter.get("explode").and_then(Node::as_bool);
         let comment = if is_header {
-            format!("note: {origin} is an array; it is sent as comma-separated text (OpenAPI's style)")
+            format!(
+                "note: {origin} is an array; it is sent as comma-separated text (OpenAPI's style)"
+            )
         } else if explode == Some(false) {
-            format!("note: {origin} is an array sent comma-separated (explode: false), as the spec says")
+            format!(
+                "note: {origin} is an array sent comma-separated (explode: false), as the spec says"
+            )
         } else {
             format!(
                 "guess: {origin} is an array; toolgate sends one value, so the items go comma-separated"
@@ -1008,7 +1042,9 @@ fn single_value(
             Entry::new("type", Node::str("string")),
         ]);
     } else if types.iter().any(|t| t == "object") {
-        comments.push(format!("note: {origin} is an object; it is sent as JSON text"));
+        comments.push(format!(
+            "note: {origin} is an object; it is sent as JSON text"
+        ));
     }
 }
 
@@ -1031,7 +1067,11 @@ fn describe(schema: &Node) -> String {
 
 /// The media type alone, lower case (`application/json; charset=utf-8` → `application/json`).
 fn media_type(key: &str) -> String {
-    key.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
+    key.split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase()
 }
 
 fn is_json(key: &str) -> bool {

@@ -199,9 +199,18 @@ impl<'s, 'a> Converter<'s, 'a> {
                     out.push(Entry::new("prefixItems", Node::Seq(items)));
                     continue;
                 }
-                "items" | "not" | "additionalProperties" | "additionalItems" | "contains"
-                | "if" | "then" | "else" | "propertyNames" | "unevaluatedProperties"
-                | "unevaluatedItems" | "contentSchema" => self.convert(&entry.value, depth + 1),
+                "items"
+                | "not"
+                | "additionalProperties"
+                | "additionalItems"
+                | "contains"
+                | "if"
+                | "then"
+                | "else"
+                | "propertyNames"
+                | "unevaluatedProperties"
+                | "unevaluatedItems"
+                | "contentSchema" => self.convert(&entry.value, depth + 1),
                 "example" => {
                     if schema.get("examples").is_none() {
                         out.push(Entry::new("examples", Node::Seq(vec![entry.value.clone()])));
@@ -353,7 +362,13 @@ fn make_nullable(schema: &mut Node) {
         for entry in schema.entries() {
             let annotation = matches!(
                 entry.key.as_str(),
-                "description" | "title" | "default" | "examples" | "readOnly" | "writeOnly" | "deprecated"
+                "description"
+                    | "title"
+                    | "default"
+                    | "examples"
+                    | "readOnly"
+                    | "writeOnly"
+                    | "deprecated"
             );
             if annotation {
                 outer.push(entry.clone());

@@ -259,9 +259,10 @@ fn looks_like_other_type(text: &str) -> bool {
     }
     let first = text.chars().next().unwrap_or(' ');
     (first.is_ascii_digit() || matches!(first, '+' | '-' | '.'))
-        && text
-            .chars()
-            .all(|c| c.is_ascii_hexdigit() || matches!(c, 'x' | 'X' | 'o' | 'O' | '.' | '_' | '+' | '-' | ':'))
+        && text.chars().all(|c| {
+            c.is_ascii_hexdigit()
+                || matches!(c, 'x' | 'X' | 'o' | 'O' | '.' | '_' | '+' | '-' | ':')
+        })
 }
 
 /// Characters that are written as escapes inside double quotes.
@@ -293,10 +294,10 @@ fn literal_block_ok(text: &str) -> bool {
     let body = text.trim_end_matches('\n');
     body.contains('\n')
         && !body.starts_with([' ', '\t'])
-        && !text.chars().any(|c| c != '\n' && c != '\t' && needs_escape(c))
-        && body
-            .split('\n')
-            .all(|line| line.trim_end() == line && !(line.trim().is_empty() && !line.is_empty()))
+        && !text
+            .chars()
+            .any(|c| c != '\n' && c != '\t' && needs_escape(c))
+        && body.split('\n').all(|line| line.trim_end() == line)
 }
 
 fn pad(out: &mut String, indent: usize) {
@@ -355,13 +356,13 @@ mod tests {
                 "tools",
                 Node::Seq(vec![map(vec![
                     ("name", Node::str("t")),
-                    ("n", Node::Number(3.into())),
+                    ("count", Node::Number(3.into())),
                 ])]),
             ),
         ]);
         assert_eq!(
             render(&node),
-            "name: x\nrequired: [ a, b ]\ndescription: |-\n  Line one.\n\n  Line two: yes\nempty: {}\ntools:\n  - name: t\n    n: 3\n"
+            "name: x\nrequired: [ a, b ]\ndescription: |-\n  Line one.\n\n  Line two: yes\nempty: {}\ntools:\n  - name: t\n    count: 3\n"
         );
     }
 
@@ -374,7 +375,10 @@ mod tests {
             ("v", Node::str("  leading\nspace")),
             ("k: odd", Node::str("null")),
             ("200", Node::str("yes")),
-            ("f", Node::Seq(vec![Node::str("a,b"), Node::Bool(true), Node::Null])),
+            (
+                "f",
+                Node::Seq(vec![Node::str("a,b"), Node::Bool(true), Node::Null]),
+            ),
         ]);
         let text = render(&node);
         let back: serde_json::Value = serde_saphyr::from_str(&text).unwrap();

@@ -179,8 +179,11 @@ async def workflow(call_tool: CallTool) -> None:
     await bad(call_tool, "workflow_start", {"template_id": "payroll_run", "parameters": {}})
     # Parameters the template refuses: the engine's 400 names the field.
     result = await call_tool("workflow_start", {"template_id": "invoice_approval", "parameters": {**INVOICE, "invoice_id": "42"}})
-    check("workflow_start with a bad invoice_id -> isError naming parameters.invoice_id",
-          is_error(result) and "parameters.invoice_id" in text_of(result), short(text_of(result), 200))
+    # The engine's answer travels in structuredContent.error.details.excerpt.
+    details = json.dumps(attr(result, "structured_content", "structuredContent"))
+    check("workflow_start with a bad invoice_id -> isError upstream_error naming parameters.invoice_id",
+          is_error(result) and error_code(result) == "upstream_error" and "parameters.invoice_id" in details,
+          short(details, 300))
     run_id = run.get("run_id") if isinstance(run, dict) else None
     if not run_id:
         check("workflow run id available", False)

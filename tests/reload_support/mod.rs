@@ -258,8 +258,12 @@ where
 /// Polls until a call of `tool` answers with upstream target `uri`; returns the latency.
 pub async fn until_served(url: &str, tool: &str, uri: &str) -> Duration {
     let what = format!("{tool} answers {uri}");
+    let http = client();
     eventually(&what, || async {
-        (answered_uri(&call(url, tool).await) == Some(uri)).then_some(())
+        let reply = call_with(&http, url, tool)
+            .await
+            .unwrap_or_else(|e| panic!("tools/call {tool}: {e}"));
+        (answered_uri(&reply) == Some(uri)).then_some(())
     })
     .await
     .1

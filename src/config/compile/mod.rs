@@ -67,12 +67,17 @@ impl Compiler<'_> {
     fn run(&mut self, sources: &[Source]) -> RuntimeConfig {
         let main = &sources[0];
         self.file = main.name.clone();
-        if let Some(section) = &main.file.admin {
-            self.problem(
-                &section.referenced,
-                "'admin' is not supported by this version of toolgate",
-            );
-        }
+        let admin_key = main.file.admin.as_ref().and_then(|section| {
+            let key = self.text(&section.value.key)?;
+            if key.len() < 16 {
+                self.problem(
+                    &section.value.key.referenced,
+                    "admin.key must be at least 16 characters",
+                );
+                return None;
+            }
+            Some(crate::auth::api_key::digest(&key))
+        });
         let server = self.server(main.file.server.as_ref().map(|s| &s.value));
         self.allow_link_local = server.allow_link_local;
         let mut limits = self.rate_limits(main.file.rate_limits.as_ref());
@@ -165,6 +170,7 @@ impl Compiler<'_> {
         let version = digest[..6].iter().map(|b| format!("{b:02x}")).collect();
         RuntimeConfig {
             server,
+            admin_key,
             auth,
             resource_metadata,
             limits,
@@ -607,9 +613,7 @@ impl Compiler<'_> {
             let header = HeaderName::from_bytes(name.as_bytes());
             let template = self.template(text, schema);
             match (header, template) {
-                (Ok(header), Some(template)) => {
-                    headers.push((header, template, text.value.contains("${")))
-                }
+                (Ok(header), Some(template)) => headers.push((header, template)),
                 (Err(_), _) => {
                     self.problem(
                         &text.referenced,
@@ -651,6 +655,7 @@ impl Compiler<'_> {
     fn template(&mut self, text: &Text, schema: Option<&Value>) -> Option<Template> {
         let source = self.text(text)?;
         let template = match Template::parse(&source) {
+            Ok(t) if text.value.contains("${") => t.mark_secret(),
             Ok(t) => t,
             Err(message) => {
                 self.problem(&text.referenced, message);

@@ -194,7 +194,11 @@ async fn call_tool(state: &AppState, ctx: &RequestContext, id: Value, mut params
         );
     };
     let arguments = params.get_mut("arguments").map(Value::take);
-    match state.gateway.call_tool(&ctx.caller, &name, arguments, &ctx.request_id).await {
+    match state
+        .gateway
+        .call_tool(&ctx.caller, &name, arguments, &ctx.request_id)
+        .await
+    {
         Ok(result) => rpc_result(id, tool_result(result)),
         Err(error) if error.code == ErrorCode::ToolNotFound => {
             rpc_call_error(id, INVALID_PARAMS, &error)

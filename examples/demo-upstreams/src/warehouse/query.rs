@@ -179,15 +179,17 @@ impl Page {
 /// Prepares `sql` as one read-only statement; every SQLite complaint becomes a 400.
 fn prepare<'c>(conn: &'c Connection, sql: &str) -> Result<Statement<'c>, ApiError> {
     check_read_only(sql)?;
-    let stmt = conn.prepare(sql).map_err(sql_error)?;
+    let stmt = conn
+        .prepare(sql)
+        .map_err(|e| sql_error(e, Duration::ZERO))?;
     if !stmt.readonly() {
         return Err(read_only_error("a statement that writes".to_owned()));
     }
     Ok(stmt)
 }
 
-/// Maps a SQLite error to the answer the caller gets.
-fn sql_error(err: rusqlite::Error) -> ApiError {
+/// Maps a SQLite error to the answer the caller gets; `limit` is the query's time limit.
+fn sql_error(err: rusqlite::Error, limit: Duration) -> ApiError {
     match &err {
         rusqlite::Error::MultipleStatement => ApiError::invalid(
             "sql",
@@ -197,7 +199,10 @@ fn sql_error(err: rusqlite::Error) -> ApiError {
             ApiError::other(
                 StatusCode::REQUEST_TIMEOUT,
                 "query_timeout",
-                "the query ran past its time limit and was stopped: add filters, aggregate, or raise timeout_ms",
+                format!(
+                    "the query was stopped at its time limit of {} ms: filter (WHERE) or aggregate (GROUP BY) so that it reads fewer rows",
+                    limit.as_millis()
+                ),
             )
         }
         rusqlite::Error::SqliteFailure(e, _) if e.code == ErrorCode::ReadOnly => {
@@ -275,12 +280,12 @@ pub(crate) fn run_page(
     let width = columns.len();
     arm_deadline(conn, timeout);
     let result = (|| {
-        let mut rows = stmt.query([]).map_err(sql_error)?;
+        let mut rows = stmt.query([]).map_err(|e| sql_error(e, timeout))?;
         let mut skipped = 0u64;
         let mut page = Vec::new();
         let mut bytes = 0usize;
         let mut more = false;
-        while let Some(row) = rows.next().map_err(sql_error)? {
+        while let Some(row) = rows.next().map_err(|e| sql_error(e, timeout))? {
             if skipped < offset {
                 skipped += 1;
                 continue;
@@ -291,7 +296,7 @@ pub(crate) fn run_page(
             }
             let mut values = Vec::with_capacity(width);
             for i in 0..width {
-                values.push(cell(row.get_ref(i).map_err(sql_error)?));
+                values.push(cell(row.get_ref(i).map_err(|e| sql_error(e, timeout))?));
             }
             bytes += serde_json::to_string(&values).map_or(0, |s| s.len());
             page.push(values);
@@ -323,9 +328,9 @@ pub(crate) fn run_csv(
     out.push('\n');
     arm_deadline(conn, timeout);
     let result = (|| {
-        let mut rows = stmt.query([]).map_err(sql_error)?;
+        let mut rows = stmt.query([]).map_err(|e| sql_error(e, timeout))?;
         let mut written = 0u64;
-        while let Some(row) = rows.next().map_err(sql_error)? {
+        while let Some(row) = rows.next().map_err(|e| sql_error(e, timeout))? {
             if written >= max_rows || out.len() >= EXPORT_BYTE_BUDGET {
                 let why = if written >= max_rows {
                     format!("max_rows = {max_rows}")
@@ -340,7 +345,7 @@ pub(crate) fn run_csv(
             }
             let mut fields = Vec::with_capacity(width);
             for i in 0..width {
-                fields.push(csv_cell(row.get_ref(i).map_err(sql_error)?));
+                fields.push(csv_cell(row.get_ref(i).map_err(|e| sql_error(e, timeout))?));
             }
             out.push_str(&fields.join(","));
             out.push('\n');
