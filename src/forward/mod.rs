@@ -14,6 +14,8 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How many characters of an upstream error body are quoted in the error message.
+const SHORT_EXCERPT_CHARS: usize = 200;
 /// How many bytes of an upstream error body are quoted in `details.excerpt`.
 const EXCERPT_BYTES: usize = 512;
 
@@ -120,10 +122,16 @@ impl Failure {
                 json!({ "upstream": name, "max_response_bytes": upstream.max_response_bytes }),
             ),
             Self::Status(answer) => {
-                let mut error = CallError::new(
-                    ErrorCode::UpstreamError,
-                    format!("upstream '{name}' answered HTTP {}", answer.status),
-                )
+                // The upstream's own words (e.g. which parameter it refused) help the model
+                // correct its call, so a short form goes into the message too.
+                let said = excerpt(&answer.body);
+                let short: String = said.chars().take(SHORT_EXCERPT_CHARS).collect();
+                let message = if short.trim().is_empty() {
+                    format!("upstream '{name}' answered HTTP {}", answer.status)
+                } else {
+                    format!("upstream '{name}' answered HTTP {}: {}", answer.status, short.trim())
+                };
+                let mut error = CallError::new(ErrorCode::UpstreamError, message)
                 .with_details(json!({
                     "upstream": name,
                     "status": answer.status,

@@ -40,7 +40,13 @@ pub struct RedisLimiter {
     on_error: OnRedisError,
     script: redis::Script,
     connection: OnceCell<ConnectionManager>,
+    /// When Redis last failed: for [`BACKOFF`] after that, checks apply `on_error` at once
+    /// instead of making every call wait for Redis again.
+    last_failure: std::sync::Mutex<Option<std::time::Instant>>,
 }
+
+/// How long after a Redis failure checks skip Redis.
+const BACKOFF: Duration = Duration::from_secs(1);
 
 impl std::fmt::Debug for RedisLimiter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -58,12 +64,22 @@ impl RedisLimiter {
             on_error,
             script: redis::Script::new(GCRA),
             connection: OnceCell::new(),
+            last_failure: std::sync::Mutex::new(None),
         }
     }
 
     /// `None` when admitted; the wait when over the limit (or when Redis failed and the
     /// policy is `deny`).
     pub async fn check(&self, scope: &str, caller: &str, rate: Rate) -> Option<Duration> {
+        let recently_failed = self
+            .last_failure
+            .lock()
+            .ok()
+            .and_then(|at| *at)
+            .is_some_and(|at| at.elapsed() < BACKOFF);
+        if recently_failed {
+            return self.policy();
+        }
         match tokio::time::timeout(REDIS_TIMEOUT, self.try_check(scope, caller, rate)).await {
             Ok(Ok(wait_us)) => (wait_us > 0).then(|| Duration::from_micros(wait_us)),
             Ok(Err(error)) => self.failed(&error.to_string()),
@@ -74,6 +90,14 @@ impl RedisLimiter {
     fn failed(&self, error: &str) -> Option<Duration> {
         crate::metrics::REDIS_ERRORS.inc();
         tracing::warn!(error, policy = ?self.on_error, "redis rate-limit check failed");
+        if let Ok(mut at) = self.last_failure.lock() {
+            *at = Some(std::time::Instant::now());
+        }
+        self.policy()
+    }
+
+    /// What `on_redis_error` says while Redis cannot be used.
+    fn policy(&self) -> Option<Duration> {
         match self.on_error {
             OnRedisError::Allow => None,
             OnRedisError::Deny => Some(Duration::from_secs(1)),
