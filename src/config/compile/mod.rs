@@ -2,7 +2,9 @@
 
 mod callers;
 
-use super::model::{RequestSection, ServerSection, Text, ToolSection, UpstreamSection};
+use super::model::{
+    RequestSection, ResourceTemplateSection, ServerSection, Text, ToolSection, UpstreamSection,
+};
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig, ServerSettings};
 use crate::reload::WatchSettings;
@@ -10,7 +12,7 @@ use crate::render::{BodyTemplate, RequestTemplate};
 use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::shape::ResponseShape;
 use crate::template::{Root, Template, VarRef};
-use crate::tool::{Resource, Tool};
+use crate::tool::{Resource, ResourceTemplate, Tool};
 use crate::upstream::Upstream;
 use crate::validate::compile_schema;
 use reqwest::Method;
@@ -82,6 +84,18 @@ impl Compiler<'_> {
         self.allow_link_local = server.allow_link_local;
         let mut limits = self.rate_limits(main.file.rate_limits.as_ref());
         let (auth, resource_metadata) = self.auth(main.file.auth.as_ref(), &limits, &server);
+        let mut server = server;
+        if server.session_secret == DEFAULT_SESSION_SECRET && !auth.api_keys.is_empty() {
+            // No session_secret configured: derive one from the API keys' digests, which are
+            // secret, the same for every replica serving this config, and stable across
+            // reloads that keep the keys.
+            let mut hasher = Sha256::new();
+            hasher.update(DEFAULT_SESSION_SECRET);
+            for key in &auth.api_keys {
+                hasher.update(key.digest);
+            }
+            server.session_secret = hasher.finalize().to_vec();
+        }
 
         let mut upstreams = BTreeMap::new();
         let mut upstream_names = HashSet::new();
@@ -103,6 +117,7 @@ impl Compiler<'_> {
         let mut tool_index = HashMap::new();
         let mut tool_names = HashSet::new();
         let mut resources: Vec<Arc<Resource>> = Vec::new();
+        let mut resource_templates: Vec<Arc<ResourceTemplate>> = Vec::new();
         for source in sources {
             self.file = source.name.clone();
             for section in &source.file.tools {
@@ -160,6 +175,24 @@ impl Compiler<'_> {
                     request,
                 }));
             }
+            for section in &source.file.resource_templates {
+                let written = &section.value.uri_template;
+                if resource_templates
+                    .iter()
+                    .any(|t: &Arc<ResourceTemplate>| t.uri_template == written.value)
+                {
+                    self.problem(
+                        &written.referenced,
+                        format!("resource template '{}' is defined twice", written.value),
+                    );
+                    continue;
+                }
+                if let Some(template) =
+                    self.resource_template(&section.value, &upstreams, &upstream_names)
+                {
+                    resource_templates.push(Arc::new(template));
+                }
+            }
         }
 
         let mut hasher = Sha256::new();
@@ -178,6 +211,7 @@ impl Compiler<'_> {
             tools,
             tool_index,
             resources,
+            resource_templates,
             version,
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
         }
@@ -561,6 +595,59 @@ impl Compiler<'_> {
             output_schema: output_validator,
         };
         (ok.then_some(shape), output_value)
+    }
+
+    /// Compiles a `resource_templates:` entry: the URI template's variables become required,
+    /// non-empty string arguments the request may use.
+    fn resource_template(
+        &mut self,
+        section: &ResourceTemplateSection,
+        upstreams: &BTreeMap<String, Arc<Upstream>>,
+        upstream_names: &HashSet<String>,
+    ) -> Option<ResourceTemplate> {
+        let written = self.text(&section.uri_template)?;
+        let template = match crate::uri_template::UriTemplate::parse(&written) {
+            Ok(template) => template,
+            Err(message) => {
+                self.problem(
+                    &section.uri_template.referenced,
+                    format!("uri_template: {message}"),
+                );
+                return None;
+            }
+        };
+        let vars: Vec<&str> = template.vars().collect();
+        let properties: Map<String, Value> = vars
+            .iter()
+            .map(|v| ((*v).to_owned(), json!({ "type": "string", "minLength": 1 })))
+            .collect();
+        let schema = json!({
+            "type": "object",
+            "properties": properties,
+            "required": vars,
+            "additionalProperties": false,
+        });
+        let validator = compile_schema(&schema).ok()?;
+        let request = self.request(&section.request, upstreams, upstream_names, Some(&schema));
+        let name = self.text(&section.name)?;
+        let request = request?;
+        let mime_type = section
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/json".into());
+        let mut descriptor =
+            json!({ "uriTemplate": written, "name": name, "mimeType": mime_type });
+        if let Some(description) = &section.description {
+            descriptor["description"] = json!(description);
+        }
+        Some(ResourceTemplate {
+            uri_template: written,
+            template,
+            mime_type,
+            descriptor,
+            validator,
+            request,
+        })
     }
 
     /// Compiles a request template; `schema` is the input schema (`None` for resources, which
