@@ -159,7 +159,13 @@ fn read_one(path: &Path) -> Result<Source, Problem> {
 
 fn parse(name: &str, path: Option<PathBuf>, text: String) -> Result<Source, Problem> {
     // YAML 1.2 booleans only: a property named `y`, `n`, `on` or `off` stays a string.
-    let options = serde_saphyr::options! { strict_booleans: true };
+    // Budgets sized for large generated configs (tens of thousands of tools) while still
+    // bounding what a hostile file can make the parser do.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 20_000_000;
+    budget.max_nodes = 10_000_000;
+    budget.max_total_scalar_bytes = 256 * 1024 * 1024;
+    let options = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
     let parsed: Result<Option<ConfigFile>, _> = serde_saphyr::from_str_with_options(&text, options);
     match parsed {
         Ok(file) => Ok(Source {
