@@ -1,6 +1,7 @@
 //! SIGHUP makes `toolgate serve` reload its config (here with file watching turned off, so that
 //! nothing else can): a valid change is applied, an invalid one is refused and reported in
-//! `/health` without stopping the process, and a later SIGHUP applies the fix.
+//! `/health` without stopping the process, and a later SIGHUP applies the fix. A SIGHUP reload
+//! racing the watcher's reload of a newer edit never leaves the older config serving.
 
 mod common;
 mod reload_support;
@@ -87,4 +88,76 @@ async fn sighup_reloads_the_config() {
         "the log says why it reloaded:\n{}",
         gateway.log_text()
     );
+}
+
+#[tokio::test]
+async fn two_reloads_racing_never_leave_the_older_config_serving() {
+    use notify::event::{AccessKind, EventKind};
+    use notify::{RecursiveMode, Watcher};
+    use std::sync::Arc;
+    use toolgate::gateway::Gateway;
+    use toolgate::reload::{ReloadState, Reloader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gateway.yaml");
+    let api = "http://127.0.0.1:9";
+    std::fs::write(&path, config(api, &[("ping", "/v1/ping")])).unwrap();
+    let load = |path: &std::path::Path| {
+        toolgate::config::load_file(path, &toolgate::config::process_env).unwrap()
+    };
+    let gateway = Arc::new(Gateway::new(load(&path)).unwrap());
+    let reloader = Arc::new(Reloader::new(
+        path.clone(),
+        gateway.clone(),
+        Arc::new(ReloadState::default()),
+    ));
+
+    // Edit 1 is large (slow to compile); edit 2, saved while edit 1 compiles, is small.
+    let fillers: Vec<(String, String)> = (0..2000)
+        .map(|i| (format!("filler_{i}"), format!("/filler/{i}")))
+        .collect();
+    let mut large_tools = vec![("ping", "/v2/ping")];
+    large_tools.extend(fillers.iter().map(|(n, p)| (n.as_str(), p.as_str())));
+    let large = config(api, &large_tools);
+    let small = config(api, &[("ping", "/v3/ping")]);
+
+    // Knowing when the first reload has opened the file makes the race deterministic.
+    let (opened, mut opens) = tokio::sync::mpsc::unbounded_channel();
+    let watched = path.clone();
+    let mut spy = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        if let Ok(event) = event
+            && matches!(event.kind, EventKind::Access(AccessKind::Open(_)))
+            && event.paths.contains(&watched)
+        {
+            let _ = opened.send(());
+        }
+    })
+    .unwrap();
+    spy.watch(dir.path(), RecursiveMode::NonRecursive).unwrap();
+
+    rename_over(&path, &large);
+    // The first reload (think: SIGHUP) reads edit 1 and compiles it...
+    let first = tokio::spawn({
+        let reloader = reloader.clone();
+        async move { reloader.reload().await }
+    });
+    tokio::time::timeout(reload_support::DEADLINE, opens.recv())
+        .await
+        .expect("the first reload opens the file");
+    // ...while edit 2 is saved (a new inode: the first reload still reads edit 1) and a second
+    // reload (think: the watcher) starts.
+    rename_over(&path, &small);
+    let second = reloader.reload().await;
+    let first = first.await.unwrap();
+    drop(spy);
+    println!("first reload: {first:?}\nsecond reload: {second:?}");
+
+    let serving = gateway.config();
+    assert_eq!(
+        serving.version,
+        load(&path).version,
+        "the file holds edit 2, but {} tools serve",
+        serving.tools.len()
+    );
+    assert_eq!(serving.tools.len(), 1);
 }

@@ -97,6 +97,9 @@ pub struct Reloader {
     path: PathBuf,
     gateway: Arc<Gateway>,
     state: Arc<ReloadState>,
+    /// Held for a whole reload: a SIGHUP and a file change can start reloads at the same time,
+    /// and one that read the files earlier must not swap its config in after a later one.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl Reloader {
@@ -106,6 +109,7 @@ impl Reloader {
             path,
             gateway,
             state,
+            one_at_a_time: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -120,12 +124,27 @@ impl Reloader {
     }
 
     /// Loads the files again and swaps the config in when it is valid and different. The
-    /// loading runs on a blocking thread, never on a request worker.
+    /// loading runs on a blocking thread, never on a request worker. Concurrent calls run one
+    /// after the other, so the files read last are the ones that serve.
     pub async fn reload(&self) -> Outcome {
+        let _one_at_a_time = self.one_at_a_time.lock().await;
         let path = self.path.clone();
-        let loaded =
-            tokio::task::spawn_blocking(move || config::load_file(&path, &config::process_env))
-                .await;
+        let loaded = tokio::task::spawn_blocking(move || {
+            // An empty main file is much more likely a write caught half-way than a wish
+            // to serve no tools: keep the serving config.
+            if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+                return Err(ConfigError {
+                    problems: vec![config::Problem {
+                        file: path.display().to_string(),
+                        line: 0,
+                        column: 0,
+                        message: "the config file is empty; the serving config is kept".into(),
+                    }],
+                });
+            }
+            config::load_file(&path, &config::process_env)
+        })
+        .await;
         let loaded = match loaded {
             Ok(result) => result,
             Err(_) => {

@@ -22,6 +22,9 @@ pub struct WatchSettings {
     pub debounce: Duration,
 }
 
+/// The longest a burst of events can delay a reload.
+const MAX_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Reloads whenever the config changes, until the process ends. Must run inside a Tokio runtime.
 pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
     let (events, mut triggers) = mpsc::unbounded_channel::<()>();
@@ -56,11 +59,24 @@ pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
     spawn_sighup(reloader.clone());
     if let Some(w) = watcher.as_mut() {
         rearm(w, &mut watched, &reloader);
+        // A change made between the first load and the watch being armed is picked up now.
+        let _ = events.send(());
     }
     while triggers.recv().await.is_some() {
-        // Debounce: editors and ConfigMap updates write several events in a burst.
-        tokio::time::sleep(settings.debounce).await;
-        while triggers.try_recv().is_ok() {}
+        // Debounce: editors and ConfigMap updates write several events in a burst. Wait until
+        // the files have been quiet for `debounce` (at most MAX_SETTLE), so that a slow writer
+        // is not read half-way.
+        let settle_until = tokio::time::Instant::now() + MAX_SETTLE;
+        loop {
+            tokio::time::sleep(settings.debounce).await;
+            let mut more = false;
+            while triggers.try_recv().is_ok() {
+                more = true;
+            }
+            if !more || tokio::time::Instant::now() >= settle_until {
+                break;
+            }
+        }
         reloader.reload().await;
         if let Some(w) = watcher.as_mut() {
             rearm(w, &mut watched, &reloader);
@@ -106,8 +122,8 @@ fn rearm(
         let _ = watcher.unwatch(dir);
     }
     for dir in &wanted {
-        // Re-adding an existing watch is harmless and re-arms one whose directory was replaced.
-        let _ = watcher.unwatch(dir);
+        // Watching again (without unwatching first, which could lose an event in between)
+        // re-arms a watch whose directory was replaced.
         if let Err(error) = watcher.watch(dir, RecursiveMode::NonRecursive) {
             tracing::warn!(dir = %dir.display(), %error, "cannot watch config directory");
         }
