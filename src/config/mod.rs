@@ -8,7 +8,7 @@ mod source;
 
 use crate::auth::Authenticator;
 use crate::limit::RateLimits;
-use crate::tool::{Resource, Tool};
+use crate::tool::{Resource, ResourceTemplate, Tool};
 use crate::upstream::Upstream;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -101,6 +101,8 @@ pub struct RuntimeConfig {
     pub tool_index: HashMap<String, usize>,
     /// Resources in listing order.
     pub resources: Vec<Arc<Resource>>,
+    /// Resource templates in listing order.
+    pub resource_templates: Vec<Arc<ResourceTemplate>>,
     /// A short hash of every source file's content.
     pub version: String,
     /// The files this config was read from.
@@ -116,6 +118,19 @@ impl RuntimeConfig {
     /// The resource with this URI, if any.
     pub fn resource(&self, uri: &str) -> Option<&Arc<Resource>> {
         self.resources.iter().find(|r| r.uri == uri)
+    }
+
+    /// The first resource template matching `uri`, with the values it captured.
+    pub fn resource_template(
+        &self,
+        uri: &str,
+    ) -> Option<(
+        &Arc<ResourceTemplate>,
+        serde_json::Map<String, serde_json::Value>,
+    )> {
+        self.resource_templates
+            .iter()
+            .find_map(|t| t.template.matches(uri).map(|values| (t, values)))
     }
 }
 

@@ -34,6 +34,11 @@ pub struct ConfigFile {
     #[serde(default)]
     #[schemars(with = "Vec<ResourceSection>")]
     pub resources: Vec<Spanned<ResourceSection>>,
+    /// Families of resources whose URIs follow a template (`resources/templates/list`); a
+    /// `resources/read` of a matching URI fills the request with the captured values.
+    #[serde(default)]
+    #[schemars(with = "Vec<ResourceTemplateSection>")]
+    pub resource_templates: Vec<Spanned<ResourceTemplateSection>>,
     /// Caller authentication; omit it (or set `mode: none`) for an open gateway.
     #[schemars(with = "Option<AuthSection>")]
     pub auth: Option<Spanned<AuthSection>>,
@@ -118,7 +123,8 @@ pub struct UpstreamSection {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
     pub headers: BTreeMap<String, Text>,
-    /// Largest upstream answer accepted, in bytes (default 10 MiB); more is an `upstream_error`.
+    /// Largest upstream answer accepted, in bytes (default 1 MiB); more is an `upstream_error`.
+    /// A parsed JSON answer can take up to ~18 times its size in memory.
     pub max_response_bytes: Option<u64>,
     /// Headers by caller organisation, added to (and overriding) `headers` for callers of that
     /// org, e.g. a different upstream credential per customer.
@@ -251,6 +257,27 @@ pub struct ResourceSection {
     /// MIME type of the content (default `application/json`).
     pub mime_type: Option<String>,
     /// The upstream call that produces the content (no arguments).
+    #[schemars(with = "RequestSection")]
+    pub request: Spanned<RequestSection>,
+}
+
+/// One entry of `resource_templates:`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceTemplateSection {
+    /// RFC 6570 template of the URIs, e.g. `crm://customers/{customer_id}`: `{name}` matches
+    /// one value without `/`, `{+name}` may span `/`. The request uses the values as
+    /// `{{args.name}}`.
+    #[schemars(with = "String")]
+    pub uri_template: Text,
+    /// Display name.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// Optional description.
+    pub description: Option<String>,
+    /// MIME type of the content (default `application/json`).
+    pub mime_type: Option<String>,
+    /// The upstream call that produces the content of one matching URI.
     #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
 }

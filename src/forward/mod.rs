@@ -129,14 +129,18 @@ impl Failure {
                 let message = if short.trim().is_empty() {
                     format!("upstream '{name}' answered HTTP {}", answer.status)
                 } else {
-                    format!("upstream '{name}' answered HTTP {}: {}", answer.status, short.trim())
+                    format!(
+                        "upstream '{name}' answered HTTP {}: {}",
+                        answer.status,
+                        short.trim()
+                    )
                 };
-                let mut error = CallError::new(ErrorCode::UpstreamError, message)
-                .with_details(json!({
-                    "upstream": name,
-                    "status": answer.status,
-                    "excerpt": excerpt(&answer.body),
-                }));
+                let mut error =
+                    CallError::new(ErrorCode::UpstreamError, message).with_details(json!({
+                        "upstream": name,
+                        "status": answer.status,
+                        "excerpt": excerpt(&answer.body),
+                    }));
                 if answer.status == 429 || answer.status == 503 {
                     error.retry_after = answer.retry_after;
                 }
@@ -329,9 +333,7 @@ impl Forwarder {
                 .map(str::to_owned)
         };
         let content_type = header(CONTENT_TYPE);
-        let retry_after = header(RETRY_AFTER)
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
         let success = (200..300).contains(&status);
         if let Some(tool_streams) = streams
             && success
@@ -579,8 +581,63 @@ fn split_lines(chunk: &Bytes) -> Vec<Bytes> {
     lines
 }
 
+/// The longest wait passed on from an upstream's `Retry-After`.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as delay-seconds or an HTTP-date, capped at a day.
+fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(seconds) => Duration::from_secs(seconds.min(MAX_RETRY_AFTER.as_secs())),
+        Err(_) => {
+            let at = httpdate::parse_http_date(value).ok()?;
+            at.duration_since(std::time::SystemTime::now())
+                .unwrap_or(Duration::ZERO)
+        }
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
+}
+
 /// The start of a body as text, cut on a character boundary.
 fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_BYTES)]);
     text.trim_end_matches('\u{fffd}').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_split_without_endings_and_blank_lines_are_skipped() {
+        let chunk = Bytes::from_static(b"{\"a\":1}\r\n\n  \n{\"b\":2}\nlast");
+        assert_eq!(
+            split_lines(&chunk),
+            vec![
+                Bytes::from_static(b"{\"a\":1}"),
+                Bytes::from_static(b"{\"b\":2}"),
+                Bytes::from_static(b"last"),
+            ]
+        );
+        assert!(split_lines(&Bytes::from_static(b"\n\r\n")).is_empty());
+    }
+
+    #[test]
+    fn line_streams_are_recognised_by_content_type() {
+        for ct in [
+            "application/x-ndjson",
+            "application/x-ndjson; charset=utf-8",
+            "Application/JSONL",
+            "application/jsonlines",
+        ] {
+            assert_eq!(line_stream_kind(Some(ct), false), Some(true), "{ct}");
+        }
+        for ct in ["application/json", "application/problem+json"] {
+            assert_eq!(line_stream_kind(Some(ct), true), None, "{ct}");
+        }
+        assert_eq!(line_stream_kind(Some("text/plain"), false), None);
+        assert_eq!(line_stream_kind(Some("text/plain"), true), Some(false));
+        assert_eq!(line_stream_kind(None, true), Some(false));
+        assert_eq!(line_stream_kind(None, false), None);
+    }
 }

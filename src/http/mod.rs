@@ -34,6 +34,10 @@ pub struct AppState {
     pub reload: Arc<ReloadState>,
     /// Reloads the config file on `POST /admin/reload` (`None` when not started from a file).
     pub reloader: Option<Arc<Reloader>>,
+    /// MCP requests in flight that `notifications/cancelled` may abort.
+    in_flight: mcp::cancel::InFlight,
+    /// Set once shutdown began: responses close their connections.
+    pub draining: std::sync::atomic::AtomicBool,
 }
 
 impl AppState {
@@ -44,6 +48,8 @@ impl AppState {
             sessions: Sessions::default(),
             reload,
             reloader: None,
+            in_flight: mcp::cancel::InFlight::default(),
+            draining: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -61,6 +67,7 @@ pub fn serve(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     state.gateway.spawn_maintenance();
+    let draining = state.clone();
     let data = web::Data::from(state);
     let mut server = HttpServer::new(move || {
         App::new()
@@ -68,17 +75,50 @@ pub fn serve(
             .wrap(actix_web::middleware::from_fn(observe::middleware))
             .configure(routes)
     })
-    // Graceful shutdown on SIGTERM/SIGINT: stop accepting, finish calls in flight for up
-    // to 10 s, then exit.
+    // Graceful shutdown (see `drain_on_signal`): finish calls in flight for up to 10 s.
     .shutdown_timeout(10)
+    .disable_signals()
     // A client must send its request head within 5 s (slow-loris protection).
     .client_request_timeout(std::time::Duration::from_secs(5))
     .client_disconnect_timeout(std::time::Duration::from_secs(1))
-    .keep_alive(std::time::Duration::from_secs(75));
+    .keep_alive(std::time::Duration::from_secs(75))
+    // A client that closes its connection while its request is being served ends the
+    // request: the handler (and the upstream call it awaits) is dropped at once instead of
+    // running to completion for nobody.
+    .h1_allow_half_closed(false);
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
     }
-    Ok(server.listen(listener)?.run())
+    let server = server.listen(listener)?.run();
+    drain_on_signal(draining, server.handle());
+    Ok(server)
+}
+
+/// On SIGTERM or SIGINT: mark the state as draining (responses then close their keep-alive
+/// connections, so no new call starts on them), stop accepting connections, and let the calls
+/// in flight finish (up to the shutdown timeout) before the server future completes.
+fn drain_on_signal(state: Arc<AppState>, handle: actix_web::dev::ServerHandle) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+                tracing::warn!("cannot listen for SIGTERM/SIGINT");
+                return;
+            };
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = int.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        tracing::info!("shutting down: finishing calls in flight");
+        state.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        handle.stop(true).await;
+    });
 }
 
 /// Every route of the gateway.

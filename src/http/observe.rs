@@ -51,6 +51,12 @@ pub async fn middleware(
             .insert(HeaderName::from_static(REQUEST_ID), value);
     }
     if let Some(state) = state {
+        if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+            response
+                .response_mut()
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+        }
         let endpoint = response
             .request()
             .match_pattern()
@@ -81,7 +87,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     // Reload counters and the tool count live with the reload state and the config; they are
     // appended before the OpenMetrics end marker.
     let extra = format!(
-        "# HELP toolgate_config_reloads_total Config reloads by result.\n# TYPE toolgate_config_reloads_total counter\n\
+        "# HELP toolgate_config_reloads Config reloads by result.\n# TYPE toolgate_config_reloads counter\n\
          toolgate_config_reloads_total{{result=\"ok\"}} {ok}\ntoolgate_config_reloads_total{{result=\"failed\"}} {failed}\n\
          # HELP toolgate_tools Tools in the serving config.\n# TYPE toolgate_tools gauge\ntoolgate_tools {}\n",
         config.tools.len()
@@ -91,6 +97,6 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         None => text.push_str(&extra),
     }
     HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(text)
 }

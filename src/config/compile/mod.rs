@@ -27,7 +27,8 @@ use url::Url;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8766";
 const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
-const DEFAULT_MAX_RESPONSE_BYTES: u64 = 10 * 1024 * 1024;
+/// Parsed JSON takes up to ~18 times its text in memory, so the default stays small.
+const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 const DEFAULT_PAGE_SIZE: usize = 50;
 const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
@@ -635,8 +636,7 @@ impl Compiler<'_> {
             .mime_type
             .clone()
             .unwrap_or_else(|| "application/json".into());
-        let mut descriptor =
-            json!({ "uriTemplate": written, "name": name, "mimeType": mime_type });
+        let mut descriptor = json!({ "uriTemplate": written, "name": name, "mimeType": mime_type });
         if let Some(description) = &section.description {
             descriptor["description"] = json!(description);
         }
