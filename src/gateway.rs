@@ -189,12 +189,12 @@ impl Gateway {
             }
             match self.forwarder.open(request, tool.stream).await? {
                 Answer::Whole(answer) => Ok(Opened::Done(tool.response.shape(&answer)?)),
-                Answer::Lines(lines) => Ok(Opened::Lines(OpenCall {
+                Answer::Lines(lines) => Ok(Opened::Lines(Box::new(OpenCall {
                     tool,
                     lines,
                     record: None,
                     seen: 0,
-                })),
+                }))),
             }
         }
         .await;
@@ -210,22 +210,38 @@ impl Gateway {
         }
     }
 
-    /// Reads a resource by URI: `(mime type, content)`.
+    /// Whether `uri` names a resource: one of `resources`, or a URI matching one of
+    /// `resource_templates`.
+    pub fn resource_exists(&self, uri: &str) -> bool {
+        let config = self.config();
+        config.resource(uri).is_some() || config.resource_template(uri).is_some()
+    }
+
+    /// Reads a resource by URI: `(mime type, content)`. A URI matching a resource template
+    /// fills the template's request with the values it captured (validated first).
     pub async fn read_resource(
         &self,
         caller: &Caller,
         uri: &str,
     ) -> Result<(String, ToolResult), CallError> {
         let config = self.config();
-        let resource = config.resource(uri).ok_or_else(|| {
-            CallError::new(
+        let (mime_type, request) = if let Some(resource) = config.resource(uri) {
+            let request = resource
+                .request
+                .render(&Value::Object(Map::new()), caller)?;
+            (resource.mime_type.clone(), request)
+        } else if let Some((template, values)) = config.resource_template(uri) {
+            let args = Value::Object(values);
+            validate_arguments(&template.validator, &args)?;
+            let request = template.request.render(&args, caller)?;
+            (template.mime_type.clone(), request)
+        } else {
+            return Err(CallError::new(
                 ErrorCode::InvalidParameters,
                 format!("unknown resource '{uri}'"),
             )
-        })?;
-        let request = resource
-            .request
-            .render(&Value::Object(Map::new()), caller)?;
+            .with_details(serde_json::json!({ "uri": uri })));
+        };
         let answer = self.forwarder.send(request).await?;
         let value = parse_body(&answer);
         let text = match &value {
@@ -233,7 +249,7 @@ impl Gateway {
             other => other.to_string(),
         };
         Ok((
-            resource.mime_type.clone(),
+            mime_type,
             ToolResult {
                 value,
                 text,
@@ -258,7 +274,7 @@ pub enum Opened {
     /// The upstream answered in one piece; this is the shaped result.
     Done(ToolResult),
     /// The upstream answers with a stream of lines, still arriving.
-    Lines(OpenCall),
+    Lines(Box<OpenCall>),
 }
 
 /// A tool call whose upstream answer is a line stream being read as it arrives.

@@ -23,4 +23,5 @@ pub mod shape;
 pub mod template;
 pub mod tool;
 pub mod upstream;
+pub mod uri_template;
 pub mod validate;

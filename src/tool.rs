@@ -42,3 +42,21 @@ pub struct Resource {
     /// The upstream call producing the content.
     pub request: RequestTemplate,
 }
+
+/// One resource template, compiled from a `resource_templates:` entry: a family of resources
+/// whose URIs match `uri_template`; the values it captures fill the request like arguments.
+#[derive(Debug)]
+pub struct ResourceTemplate {
+    /// The template as written, e.g. `crm://customers/{customer_id}`.
+    pub uri_template: String,
+    /// The parsed template.
+    pub template: crate::uri_template::UriTemplate,
+    /// MIME type of the content.
+    pub mime_type: String,
+    /// The MCP `ResourceTemplate` object served by `resources/templates/list`, built once.
+    pub descriptor: Value,
+    /// Checks the captured values (each a non-empty string) before anything is sent.
+    pub validator: Schema,
+    /// The upstream call producing the content; `{{args.<variable>}}` are the values.
+    pub request: RequestTemplate,
+}

@@ -68,7 +68,14 @@ async fn an_unsupported_protocol_version_header_is_400() {
         let reply = post(&gateway, ping(1), &[("MCP-Protocol-Version", bad)]).await;
         assert_eq!(reply.status, 400, "{bad:?}: {}", reply.body);
         let body = reply.json();
-        assert_eq!(body["error"]["code"], json!(-32600), "{bad:?}");
+        // The 2026-07-28 UnsupportedProtocolVersion error, naming every version served (so a
+        // client of either era can pick one) and echoing the one asked for.
+        assert_eq!(body["error"]["code"], json!(-32022), "{bad:?}");
+        assert_eq!(
+            body["error"]["data"]["supported"],
+            json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"])
+        );
+        assert_eq!(body["error"]["data"]["requested"], json!(bad));
         assert_eq!(body["error"]["data"]["code"], json!("invalid_request"));
     }
 }
@@ -81,6 +88,29 @@ async fn a_supported_protocol_version_header_is_accepted() {
         assert_eq!(reply.status, 200, "{version}: {}", reply.body);
         assert_eq!(reply.json()["result"], json!({}));
     }
+    // 2026-07-28 is accepted too, with the per-request envelope that revision requires
+    // (`ping` is gone from it; tools/list stays).
+    let modern = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/list",
+        "params": { "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+        } },
+    });
+    let reply = post(
+        &gateway,
+        modern,
+        &[
+            ("MCP-Protocol-Version", "2026-07-28"),
+            ("Mcp-Method", "tools/list"),
+        ],
+    )
+    .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        reply.json()["result"]["tools"][0]["name"],
+        json!("get_item")
+    );
 }
 
 #[tokio::test]

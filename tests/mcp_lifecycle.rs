@@ -1,6 +1,7 @@
 //! The MCP session lifecycle over real sockets: version negotiation in `initialize`, session ids
 //! (issued, honoured across replicas, ended by `DELETE`, unknown ones → 404), optional sessions,
-//! `notifications/initialized` → 202, the `server/discover` probe of dual-era clients, and `ping`.
+//! `notifications/initialized` → 202, `server/discover` for dual-era clients (answered: the
+//! server speaks 2026-07-28 too), and `ping`.
 
 mod common;
 
@@ -97,6 +98,7 @@ async fn initialize_echoes_every_supported_version() {
             json!({ "listChanged": true })
         );
         assert_eq!(body["result"]["capabilities"]["resources"], json!({}));
+        assert_eq!(body["result"]["capabilities"]["logging"], json!({}));
     }
 }
 
@@ -278,19 +280,24 @@ async fn a_session_issued_by_one_replica_is_accepted_by_another() {
 }
 
 #[tokio::test]
-async fn server_discover_gets_method_not_found_and_initialize_still_works() {
+async fn server_discover_answers_for_the_stateless_revision_and_initialize_still_works() {
     let gateway = start_gateway(CONFIG, &[]).await;
-    let discover = json!({ "jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {} });
-    let reply = post(&gateway, discover.clone(), &[]).await;
-    assert_eq!(reply.status, 200, "{}", reply.body);
-    let body = reply.json();
-    assert_eq!(body["id"], json!(1));
-    assert_eq!(body["error"]["code"], json!(-32601));
-    assert_eq!(body["error"]["data"]["code"], json!("invalid_request"));
-    assert!(body.get("result").is_none());
+    // Without the per-request envelope discover is a malformed 2026-07-28 request.
+    let bare = json!({ "jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {} });
+    let reply = post(&gateway, bare, &[]).await;
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.json()["error"]["code"], json!(-32602));
+    assert_eq!(reply.json()["id"], json!(1));
 
-    // The probe as the Python SDK sends it, naming the stateless revision in the headers: a
-    // 4xx JSON-RPC error that is not -32022 (which would tell the client to give up).
+    // The probe as the Python SDK 2.x sends it: answered, so that client stays stateless.
+    let discover = json!({
+        "jsonrpc": "2.0", "id": 2, "method": "server/discover",
+        "params": { "_meta": {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": {},
+            "io.modelcontextprotocol/clientInfo": { "name": "lifecycle-test", "version": "1.0" },
+        } },
+    });
     let reply = post(
         &gateway,
         discover,
@@ -300,10 +307,27 @@ async fn server_discover_gets_method_not_found_and_initialize_still_works() {
         ],
     )
     .await;
-    assert_eq!(reply.status, 400, "{}", reply.body);
-    assert_eq!(reply.json()["error"]["code"], json!(-32600));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(reply.session, None, "no sessions in 2026-07-28");
+    let result = &reply.json()["result"];
+    assert_eq!(
+        result["supportedVersions"],
+        json!(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"])
+    );
+    assert_eq!(
+        result["capabilities"],
+        json!({ "tools": { "listChanged": true }, "resources": {}, "logging": {} })
+    );
+    assert_eq!(result["resultType"], json!("complete"));
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"],
+        json!("toolgate")
+    );
+    assert_eq!(result["ttlMs"], json!(0));
+    assert_eq!(result["cacheScope"], json!("public"));
 
-    // The fallback.
+    // A handshake-era client still initializes (offering 2026-07-28 in initialize gets the
+    // newest handshake revision).
     let reply = initialize(&gateway, "2026-07-28").await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(

@@ -3,7 +3,11 @@
 use super::{AppState, http_error};
 use crate::caller::Caller;
 use crate::error::{CallError, ErrorCode};
+use crate::gateway::{OpenCall, Opened};
+use crate::shape::ToolResult;
 use actix_web::HttpResponse;
+use bytes::{Bytes, BytesMut};
+use futures_util::Stream;
 use serde_json::{Value, json};
 
 /// Answers one legacy request.
@@ -58,27 +62,74 @@ async fn call_tool(
         .and_then(Value::as_bool)
         .unwrap_or(false);
     let arguments = params.get_mut("arguments").map(Value::take);
+    if stream {
+        return match state
+            .gateway
+            .open_call(caller, &name, arguments, request_id)
+            .await
+        {
+            Ok(Opened::Done(result)) => {
+                // A whole answer: one line.
+                let mut line = result_body(result).to_string();
+                line.push('\n');
+                HttpResponse::Ok()
+                    .content_type("application/x-ndjson")
+                    .body(line)
+            }
+            Ok(Opened::Lines(call)) => HttpResponse::Ok()
+                .content_type("application/x-ndjson")
+                .insert_header(("X-Accel-Buffering", "no"))
+                .streaming(relay(call)),
+            Err(error) => http_error(&error),
+        };
+    }
     match state
         .gateway
         .call_tool(caller, &name, arguments, request_id)
         .await
     {
-        Ok(result) => {
-            let mut body = json!({ "result": result.value });
-            if result.truncated {
-                body["truncated"] = json!(true);
-            }
-            if stream {
-                // One JSON value a line; a tool that is not streamed answers in one line.
-                let mut line = body.to_string();
-                line.push('\n');
-                HttpResponse::Ok()
-                    .content_type("application/x-ndjson")
-                    .body(line)
-            } else {
-                HttpResponse::Ok().json(body)
-            }
-        }
+        Ok(result) => HttpResponse::Ok().json(result_body(result)),
         Err(error) => http_error(&error),
     }
+}
+
+fn result_body(result: ToolResult) -> Value {
+    let mut body = json!({ "result": result.value });
+    if result.truncated {
+        body["truncated"] = json!(true);
+    }
+    body
+}
+
+/// The lines of a streamed answer as NDJSON, relayed as the upstream produces them: an NDJSON
+/// line as it is, a text line as a JSON string. Nothing is gathered, so memory stays bounded
+/// whatever the size of the answer; a client that goes away drops the upstream exchange. A
+/// failure after the first line ends the stream with one `{"error":{...}}` line.
+fn relay(call: Box<OpenCall>) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some(call), |call| async move {
+        let mut call = call?;
+        match call.next_lines().await {
+            Ok(Some(lines)) => {
+                let ndjson = call.ndjson();
+                let size = lines.iter().map(|l| l.len() + 3).sum();
+                let mut out = BytesMut::with_capacity(size);
+                for line in &lines {
+                    if ndjson {
+                        out.extend_from_slice(line);
+                    } else {
+                        let text = Value::String(String::from_utf8_lossy(line).into_owned());
+                        out.extend_from_slice(text.to_string().as_bytes());
+                    }
+                    out.extend_from_slice(b"\n");
+                }
+                Some((Ok(out.freeze()), Some(call)))
+            }
+            Ok(None) => None,
+            Err(error) => {
+                let mut line = json!({ "error": error.body() }).to_string();
+                line.push('\n');
+                Some((Ok(Bytes::from(line)), None))
+            }
+        }
+    })
 }

@@ -102,7 +102,10 @@ fn drain_on_signal(state: Arc<AppState>, handle: actix_web::dev::ServerHandle) {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{SignalKind, signal};
-            let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            let (Ok(mut term), Ok(mut int)) = (
+                signal(SignalKind::terminate()),
+                signal(SignalKind::interrupt()),
+            ) else {
                 tracing::warn!("cannot listen for SIGTERM/SIGINT");
                 return;
             };
@@ -116,7 +119,9 @@ fn drain_on_signal(state: Arc<AppState>, handle: actix_web::dev::ServerHandle) {
             return;
         }
         tracing::info!("shutting down: finishing calls in flight");
-        state.draining.store(true, std::sync::atomic::Ordering::Relaxed);
+        state
+            .draining
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         handle.stop(true).await;
     });
 }

@@ -1,7 +1,18 @@
-//! MCP over Streamable HTTP (revisions 2025-03-26, 2025-06-18, 2025-11-25): the POST endpoint
-//! (JSON-RPC), GET (no server-initiated stream: 405) and DELETE (end a session).
+//! MCP over Streamable HTTP, both eras from the same endpoint (a "dual-era" server):
+//!
+//! - the handshake revisions 2025-03-26, 2025-06-18 and 2025-11-25: `initialize`, signed
+//!   session ids that any replica accepts, `GET` for the server-to-client stream, `DELETE` to
+//!   end a session, batches (2025-03-26 only);
+//! - the stateless revision 2026-07-28: every request carries its version, capabilities and
+//!   identity in `params._meta` and mirrors them in headers; `server/discover`; no sessions,
+//!   no `GET`.
+//!
+//! The era is decided per request ([`modern::is_modern`]). `docs/protocol.md` describes the
+//! wire behaviour in full.
 
+pub(super) mod cancel;
 mod methods;
+mod modern;
 mod rpc;
 mod sse;
 
@@ -9,29 +20,64 @@ use super::auth::authenticate;
 use super::observe::request_id;
 use super::{AppState, guard, http_error, legacy, parse_json, read_body};
 use crate::error::{CallError, ErrorCode};
+use crate::http::session::Level;
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_LENGTH;
-use actix_web::{HttpRequest, HttpResponse, web};
-use rpc::{INVALID_REQUEST, PARSE_ERROR, rpc_error};
+use actix_web::http::header::{ACCEPT, CONTENT_LENGTH};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use methods::Reply;
+use rpc::{INVALID_REQUEST, PARSE_ERROR, error_code, modern_status, rpc_error};
 use serde_json::Value;
 
-/// Protocol revisions this server speaks, newest first.
-pub const SUPPORTED_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
-/// The revision assumed when a request names none (the transport spec's rule).
+/// The handshake revisions this server speaks, newest first.
+pub const LEGACY_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// The revision assumed when a handshake-era request names none (the transport spec's rule).
 const DEFAULT_VERSION: &str = "2025-03-26";
 const SESSION_HEADER: &str = "mcp-session-id";
 const VERSION_HEADER: &str = "mcp-protocol-version";
 
-/// What a request knows about its session.
+/// What a request knows about itself.
 pub struct RequestContext {
     /// The caller.
     pub caller: crate::caller::Caller,
     /// The protocol revision in effect for this request.
     pub version: String,
+    /// Whether it is served by the stateless revision.
+    pub modern: bool,
+    /// The session it belongs to (handshake era), if any.
+    pub session: Option<String>,
     /// A session id to return (set by `initialize`).
     pub new_session: Option<String>,
     /// The request id, passed upstream.
     pub request_id: String,
+    /// Whether the client takes `text/event-stream` answers.
+    pub accepts_sse: bool,
+    /// The lowest level of `notifications/message` the client wants, if it said.
+    pub log_level: Option<Level>,
+}
+
+impl RequestContext {
+    /// Whose requests a `notifications/cancelled` of this request may cancel: the session's,
+    /// or the caller's when there is no session.
+    pub fn scope(&self) -> String {
+        match &self.session {
+            Some(session) => format!("session:{session}"),
+            None => format!("caller:{}", self.caller.id),
+        }
+    }
+}
+
+fn accepts_sse(req: &HttpRequest) -> bool {
+    req.headers()
+        .get_all(ACCEPT)
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("text/event-stream"))
+}
+
+fn header_names_modern(req: &HttpRequest) -> bool {
+    req.headers()
+        .get(VERSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| modern::MODERN_VERSIONS.contains(&v.trim()))
 }
 
 /// `POST /mcp` (and `/`, `/v1`, `/v1/mcp`): one JSON-RPC message, a batch (2025-03-26 only),
@@ -72,33 +118,54 @@ pub async fn post(
     if message.is_object() && message.get("jsonrpc").is_none() {
         return legacy::handle(&state, &caller, message, &request_id(&req)).await;
     }
+    let mut ctx = RequestContext {
+        caller,
+        version: DEFAULT_VERSION.to_owned(),
+        modern: false,
+        session: None,
+        new_session: None,
+        request_id: request_id(&req),
+        accepts_sse: accepts_sse(&req),
+        log_level: None,
+    };
+    if modern::is_modern(&req, &message) {
+        ctx.modern = true;
+        return post_modern(&req, &state, ctx, message).await;
+    }
+    post_legacy(&req, &state, ctx, message).await
+}
 
+/// A handshake-era POST.
+async fn post_legacy(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    mut ctx: RequestContext,
+    message: Value,
+) -> HttpResponse {
+    let config = state.gateway.config();
     let header_version = req
         .headers()
         .get(VERSION_HEADER)
-        .map(|v| v.to_str().unwrap_or("").to_owned());
+        .map(|v| v.to_str().unwrap_or("").trim().to_owned());
     if let Some(version) = &header_version
-        && !SUPPORTED_VERSIONS.contains(&version.as_str())
+        && !LEGACY_VERSIONS.contains(&version.as_str())
     {
-        let msg = format!(
-            "unsupported MCP-Protocol-Version '{version}'; supported: {}",
-            SUPPORTED_VERSIONS.join(", ")
-        );
-        return HttpResponse::BadRequest().json(rpc_error(
-            Value::Null,
-            INVALID_REQUEST,
-            &msg,
-            ErrorCode::InvalidRequest,
-        ));
+        // The same answer the stateless revision gives, naming every version served: a
+        // client can tell a supported one from it, whichever era it speaks.
+        return HttpResponse::BadRequest().json(modern::unsupported(version).reply(Value::Null));
     }
     let mut session_version = None;
     if let Some(id) = req.headers().get(SESSION_HEADER) {
         let id = id.to_str().unwrap_or("");
         match state
             .sessions
-            .verify(&config.server.session_secret, id, &caller.id)
+            .verify(&config.server.session_secret, id, &ctx.caller.id)
         {
-            Some(version) => session_version = Some(version),
+            Some(version) => {
+                session_version = Some(version);
+                ctx.log_level = state.sessions.level(id);
+                ctx.session = Some(id.to_owned());
+            }
             None => {
                 return HttpResponse::NotFound().json(rpc_error(
                     Value::Null,
@@ -109,25 +176,22 @@ pub async fn post(
             }
         }
     }
-    let version = header_version
+    ctx.version = header_version
         .or(session_version)
         .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
-    let mut ctx = RequestContext {
-        caller,
-        version,
-        new_session: None,
-        request_id: request_id(&req),
-    };
 
     let reply = match message {
         Value::Array(batch) if ctx.version == "2025-03-26" && !batch.is_empty() => {
+            // Every reply of a batch goes in one JSON array: no event streams here.
+            ctx.accepts_sse = false;
             let mut replies = Vec::new();
             for item in batch {
-                if let Some(reply) = methods::handle(&state, &mut ctx, item).await {
-                    replies.push(reply);
+                match methods::handle(state, &mut ctx, item).await {
+                    Some(Reply::Message(reply)) => replies.push(reply),
+                    Some(Reply::Stream(_) | Reply::Cancelled) | None => {}
                 }
             }
-            (!replies.is_empty()).then_some(Value::Array(replies))
+            (!replies.is_empty()).then_some(Reply::Message(Value::Array(replies)))
         }
         Value::Array(_) => {
             return HttpResponse::BadRequest().json(rpc_error(
@@ -137,33 +201,128 @@ pub async fn post(
                 ErrorCode::InvalidRequest,
             ));
         }
-        single => methods::handle(&state, &mut ctx, single).await,
+        single => methods::handle(state, &mut ctx, single).await,
+    };
+    let status = |reply: &Value| {
+        if error_code(reply) == Some(INVALID_REQUEST) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        }
+    };
+    let mut response = match &reply {
+        Some(Reply::Message(message)) => HttpResponse::build(status(message)),
+        _ => HttpResponse::Ok(),
+    };
+    if let Some(id) = &ctx.new_session {
+        response.insert_header((SESSION_HEADER, id.as_str()));
+    }
+    respond(response, reply)
+}
+
+/// A stateless-era POST: one request or notification, checked against its envelope.
+async fn post_modern(
+    req: &HttpRequest,
+    state: &web::Data<AppState>,
+    mut ctx: RequestContext,
+    message: Value,
+) -> HttpResponse {
+    let status_of = |reply: &Value| {
+        error_code(reply)
+            .map(modern_status)
+            .and_then(|s| StatusCode::from_u16(s).ok())
+            .unwrap_or(StatusCode::OK)
+    };
+    let refuse = |reply: Value| HttpResponse::build(status_of(&reply)).json(reply);
+    let Value::Object(object) = &message else {
+        return refuse(rpc_error(
+            Value::Null,
+            INVALID_REQUEST,
+            "the body must be a single JSON-RPC request or notification",
+            ErrorCode::InvalidRequest,
+        ));
+    };
+    let id = object.get("id").cloned();
+    let method = object.get("method").and_then(Value::as_str);
+    let params = object.get("params").cloned().unwrap_or(Value::Null);
+    match (&id, method) {
+        // A notification: accepted when it names a version served (or none).
+        (None, Some(_)) => {
+            if let Some(version) = req.headers().get(VERSION_HEADER)
+                && let version = version.to_str().unwrap_or("").trim()
+                && !modern::MODERN_VERSIONS.contains(&version)
+                && !LEGACY_VERSIONS.contains(&version)
+            {
+                return refuse(modern::unsupported(version).reply(Value::Null));
+            }
+            methods::handle(state, &mut ctx, message).await;
+            return HttpResponse::Accepted().finish();
+        }
+        (Some(id), Some(method))
+            if object.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+                && (id.is_string() || id.is_i64() || id.is_u64()) =>
+        {
+            let envelope = match modern::check(req, method, &params) {
+                Ok(envelope) => envelope,
+                Err(refusal) => return refuse(refusal.reply(id.clone())),
+            };
+            ctx.version = envelope.version;
+            ctx.log_level = envelope.log_level;
+            if method == "tools/call"
+                && let Some(name) = params.get("name").and_then(Value::as_str)
+            {
+                let config = state.gateway.config();
+                if let Some(tool) = config.tool(name).filter(|_| ctx.caller.may_use(name))
+                    && let Err(refusal) = modern::check_param_headers(
+                        req,
+                        &tool.input_schema,
+                        params.get("arguments"),
+                    )
+                {
+                    return refuse(refusal.reply(id.clone()));
+                }
+            }
+        }
+        // A posted response, a malformed envelope: refused below by the common checks, with
+        // the status of their error code.
+        _ => {}
+    }
+    let reply = methods::handle(state, &mut ctx, message).await;
+    let response = match &reply {
+        Some(Reply::Message(message)) => HttpResponse::build(status_of(message)),
+        _ => HttpResponse::Ok(),
     };
     match reply {
-        None => HttpResponse::Accepted().finish(),
-        Some(reply) => {
-            let status = if reply
-                .get("error")
-                .and_then(|e| e.get("code"))
-                .and_then(Value::as_i64)
-                == Some(INVALID_REQUEST)
-            {
-                StatusCode::BAD_REQUEST
-            } else {
-                StatusCode::OK
-            };
-            let mut response = HttpResponse::build(status);
-            if let Some(id) = ctx.new_session {
-                response.insert_header((SESSION_HEADER, id));
-            }
-            response.json(reply)
-        }
+        // Clients must not post responses in this revision.
+        None if id.is_some() => refuse(rpc_error(
+            Value::Null,
+            INVALID_REQUEST,
+            "the body must be a single JSON-RPC request or notification",
+            ErrorCode::InvalidRequest,
+        )),
+        reply => respond(response, reply),
     }
 }
 
-/// `GET /mcp`: the server-to-client SSE stream. It carries
+/// Turns a reply into the HTTP answer: JSON, an event stream, 202 (nothing to answer) or
+/// 204 (a cancelled request: nothing is sent for it).
+fn respond(mut response: HttpResponseBuilder, reply: Option<Reply>) -> HttpResponse {
+    match reply {
+        None => HttpResponse::Accepted().finish(),
+        Some(Reply::Message(message)) => response.json(message),
+        Some(Reply::Stream(body)) => response
+            .content_type("text/event-stream")
+            .insert_header(("Cache-Control", "no-cache, no-transform"))
+            .insert_header(("X-Accel-Buffering", "no"))
+            .streaming(body),
+        Some(Reply::Cancelled) => HttpResponse::NoContent().finish(),
+    }
+}
+
+/// `GET /mcp`: the server-to-client SSE stream of the handshake revisions. It carries
 /// `notifications/tools/list_changed` after a reload changes the tool list, and a keep-alive
-/// comment every 25 seconds. Clients that do not accept `text/event-stream` get 405.
+/// comment every 25 seconds. Clients that do not accept `text/event-stream`, and requests of
+/// the stateless revision (which has no GET; it uses `subscriptions/listen`), get 405.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let config = state.gateway.config();
     if let Err(refusal) = guard::check(&req, &config.server) {
@@ -173,6 +332,11 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         Ok(caller) => caller,
         Err(refusal) => return refusal,
     };
+    if header_names_modern(&req) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "POST"))
+            .json(serde_json::json!({ "error": { "code": "invalid_request", "message": "protocol revision 2026-07-28 has no GET stream: POST subscriptions/listen instead" } }));
+    }
     if let Some(id) = req.headers().get(SESSION_HEADER) {
         let id = id.to_str().unwrap_or("");
         if state
@@ -183,12 +347,7 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
             return HttpResponse::NotFound().json(serde_json::json!({ "error": { "code": "invalid_request", "message": "unknown or ended session" } }));
         }
     }
-    let accepts_sse = req
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/event-stream"));
-    if !accepts_sse {
+    if !accepts_sse(&req) {
         return HttpResponse::MethodNotAllowed()
             .insert_header(("Allow", "POST, DELETE"))
             .json(serde_json::json!({ "error": { "code": "invalid_request", "message": "GET opens the server-to-client stream and needs Accept: text/event-stream" } }));
@@ -199,7 +358,8 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
         .streaming(sse::notifications(state.reload.subscribe()))
 }
 
-/// `DELETE /mcp`: ends the session named by `Mcp-Session-Id`.
+/// `DELETE /mcp`: ends the session named by `Mcp-Session-Id` (handshake revisions; the
+/// stateless revision has no sessions: 405).
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let config = state.gateway.config();
     if let Err(refusal) = guard::check(&req, &config.server) {
@@ -209,6 +369,11 @@ pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpRespons
         Ok(caller) => caller,
         Err(refusal) => return refusal,
     };
+    if header_names_modern(&req) {
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "POST"))
+            .json(serde_json::json!({ "error": { "code": "invalid_request", "message": "protocol revision 2026-07-28 has no sessions to end" } }));
+    }
     let Some(id) = req
         .headers()
         .get(SESSION_HEADER)

@@ -13,8 +13,37 @@ pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
 /// Internal error.
 pub const INTERNAL_ERROR: i64 = -32603;
-/// Resource not found (MCP 2025-11-25).
+/// Resource not found (MCP 2025-11-25 and earlier; 2026-07-28 uses -32602).
 pub const RESOURCE_NOT_FOUND: i64 = -32002;
+/// HTTP headers disagree with the body, or a required one is missing (MCP 2026-07-28).
+pub const HEADER_MISMATCH: i64 = -32020;
+/// The request's protocol version is not served (MCP 2026-07-28).
+pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+
+/// The HTTP status of a JSON-RPC error in the 2026-07-28 revision (the table of its
+/// Streamable HTTP transport): malformed, invalid or mismatched requests are 400, an unknown
+/// method is 404, anything else travels with 200.
+pub fn modern_status(code: i64) -> u16 {
+    match code {
+        PARSE_ERROR
+        | INVALID_REQUEST
+        | INVALID_PARAMS
+        | HEADER_MISMATCH
+        | UNSUPPORTED_PROTOCOL_VERSION => 400,
+        METHOD_NOT_FOUND => 404,
+        _ => 200,
+    }
+}
+
+/// The JSON-RPC error code of a reply, if it is an error.
+pub fn error_code(reply: &Value) -> Option<i64> {
+    reply.get("error")?.get("code")?.as_i64()
+}
+
+/// A notification.
+pub fn notification(method: &str, params: Value) -> Value {
+    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+}
 
 /// A successful response.
 pub fn rpc_result(id: Value, result: Value) -> Value {

@@ -1,8 +1,9 @@
-//! The warehouse's schema, its documentation and its sample sales data, generated
-//! deterministically (same seed, same rows) into an in-memory SQLite database.
+//! The warehouse's sample sales data, generated deterministically (same seed, same rows) into an
+//! in-memory SQLite database.
 
 use rusqlite::{Connection, params};
 
+use super::schema::SCHEMA;
 use crate::common::rng::Rng;
 use crate::common::time::{civil_from_days, days_from_civil, iso_date};
 
@@ -12,148 +13,6 @@ const SEED: u64 = 0x5EED_2024_0001;
 pub(crate) const CUSTOMER_COUNT: usize = 400;
 /// How many orders are generated.
 pub(crate) const ORDER_COUNT: usize = 3000;
-
-/// The tables, created in this order.
-const SCHEMA: &str = "
-CREATE TABLE regions (
-    region_id      INTEGER PRIMARY KEY,
-    name           TEXT    NOT NULL UNIQUE,
-    sales_director TEXT    NOT NULL
-);
-CREATE TABLE products (
-    product_id  INTEGER PRIMARY KEY,
-    sku         TEXT    NOT NULL UNIQUE,
-    name        TEXT    NOT NULL,
-    category    TEXT    NOT NULL,
-    unit_price  REAL    NOT NULL,
-    unit_cost   REAL    NOT NULL,
-    launched_on TEXT    NOT NULL
-);
-CREATE TABLE customers (
-    customer_id INTEGER PRIMARY KEY,
-    name        TEXT    NOT NULL,
-    segment     TEXT    NOT NULL,
-    region_id   INTEGER NOT NULL REFERENCES regions(region_id),
-    country     TEXT    NOT NULL,
-    signup_date TEXT    NOT NULL
-);
-CREATE TABLE orders (
-    order_id     INTEGER PRIMARY KEY,
-    customer_id  INTEGER NOT NULL REFERENCES customers(customer_id),
-    order_date   TEXT    NOT NULL,
-    status       TEXT    NOT NULL,
-    channel      TEXT    NOT NULL,
-    total_amount REAL    NOT NULL
-);
-CREATE TABLE order_items (
-    order_item_id INTEGER PRIMARY KEY,
-    order_id      INTEGER NOT NULL REFERENCES orders(order_id),
-    product_id    INTEGER NOT NULL REFERENCES products(product_id),
-    quantity      INTEGER NOT NULL,
-    unit_price    REAL    NOT NULL,
-    discount      REAL    NOT NULL
-);
-CREATE INDEX orders_by_customer ON orders(customer_id);
-CREATE INDEX orders_by_date ON orders(order_date);
-CREATE INDEX items_by_order ON order_items(order_id);
-CREATE INDEX items_by_product ON order_items(product_id);
-CREATE INDEX customers_by_region ON customers(region_id);
-";
-
-/// Documentation of one table, served by `GET /tables` and `GET /tables/{name}`.
-pub(crate) struct TableDoc {
-    /// The table's name.
-    pub(crate) name: &'static str,
-    /// What one row is.
-    pub(crate) description: &'static str,
-    /// `(column, description)` for every column, in table order.
-    pub(crate) columns: &'static [(&'static str, &'static str)],
-}
-
-/// Every table of the warehouse, documented.
-pub(crate) const TABLES: [TableDoc; 5] = [
-    TableDoc {
-        name: "regions",
-        description: "Sales regions; every customer belongs to one.",
-        columns: &[
-            ("region_id", "Region key."),
-            ("name", "Region name, e.g. 'Western Europe'."),
-            ("sales_director", "Who runs sales in the region."),
-        ],
-    },
-    TableDoc {
-        name: "products",
-        description: "The product catalogue: hardware, software licences and services.",
-        columns: &[
-            ("product_id", "Product key."),
-            ("sku", "Stock-keeping unit, e.g. 'LAP-1001'."),
-            ("name", "Product name."),
-            (
-                "category",
-                "One of Laptops, Monitors, Accessories, Networking, Software, Services.",
-            ),
-            ("unit_price", "Current list price per unit, in USD."),
-            ("unit_cost", "What one unit costs us, in USD."),
-            ("launched_on", "Launch date, YYYY-MM-DD."),
-        ],
-    },
-    TableDoc {
-        name: "customers",
-        description: "Companies that buy from us.",
-        columns: &[
-            ("customer_id", "Customer key."),
-            ("name", "Company name."),
-            ("segment", "One of SMB, Mid-Market, Enterprise."),
-            (
-                "region_id",
-                "The customer's sales region (regions.region_id).",
-            ),
-            ("country", "Country of the billing address."),
-            ("signup_date", "When the customer first signed, YYYY-MM-DD."),
-        ],
-    },
-    TableDoc {
-        name: "orders",
-        description: "One row per order, 2024-01-01 to 2025-12-31.",
-        columns: &[
-            ("order_id", "Order key."),
-            ("customer_id", "Who ordered (customers.customer_id)."),
-            ("order_date", "Order date, YYYY-MM-DD."),
-            (
-                "status",
-                "One of completed, shipped, processing, cancelled, returned. Revenue usually counts completed and shipped only.",
-            ),
-            ("channel", "One of online, partner, direct."),
-            (
-                "total_amount",
-                "Order total in USD after discounts: the sum over its items of quantity * unit_price * (1 - discount), rounded to cents.",
-            ),
-        ],
-    },
-    TableDoc {
-        name: "order_items",
-        description: "Order lines: one product, a quantity and the price actually charged.",
-        columns: &[
-            ("order_item_id", "Order line key."),
-            ("order_id", "The order (orders.order_id)."),
-            ("product_id", "The product (products.product_id)."),
-            ("quantity", "Units ordered, at least 1."),
-            (
-                "unit_price",
-                "List price per unit at the time of the order, in USD.",
-            ),
-            (
-                "discount",
-                "Discount granted on this line, a fraction from 0 to 0.3.",
-            ),
-        ],
-    },
-];
-
-/// The documentation of table `name`, if it exists.
-pub(crate) fn table_doc(name: &str) -> Option<&'static TableDoc> {
-    TABLES.iter().find(|t| t.name == name)
-}
 
 /// `(name, sales director, countries)` of each region.
 const REGIONS: [(&str, &str, &[&str]); 6] = [
@@ -564,6 +423,7 @@ fn insert_orders(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::warehouse::schema::TABLES;
 
     fn count(conn: &Connection, table: &str) -> i64 {
         conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))

@@ -6,8 +6,8 @@ use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use super::data::{TABLES, table_doc};
 use super::query::{self, DEFAULT_EXPORT_ROWS, DEFAULT_PAGE_ROWS, MAX_EXPORT_ROWS, MAX_PAGE_ROWS};
+use super::schema::{self, TABLES, table_doc};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::common::ApiError;
 use crate::common::params::{body_int, body_opt_str, body_str, only_members, read_object};
@@ -28,7 +28,7 @@ pub(crate) async fn list_tables(state: web::Data<AppState>) -> Reply {
                     Ok(json!({
                         "name": t.name,
                         "description": t.description,
-                        "row_count": query::row_count(conn, t.name)?,
+                        "row_count": schema::row_count(conn, t.name)?,
                         "column_count": t.columns.len(),
                     }))
                 })
@@ -59,7 +59,7 @@ pub(crate) async fn get_table(state: web::Data<AppState>, name: web::Path<String
     };
     let table = state
         .pool
-        .run(move |conn| query::describe_table(conn, doc))
+        .run(move |conn| schema::describe_table(conn, doc))
         .await?;
     Ok(HttpResponse::Ok().json(table))
 }

@@ -3,6 +3,7 @@
 mod data;
 mod handlers;
 mod query;
+mod schema;
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};

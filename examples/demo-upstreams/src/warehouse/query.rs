@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use actix_web::http::StatusCode;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, Statement};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::common::ApiError;
 
@@ -373,69 +373,6 @@ fn csv_field(text: &str) -> String {
     } else {
         text.to_owned()
     }
-}
-
-/// `GET /tables/{name}` for an existing table: its columns, keys and documentation.
-pub(crate) fn describe_table(
-    conn: &Connection,
-    doc: &super::data::TableDoc,
-) -> Result<Value, ApiError> {
-    let internal = |e: rusqlite::Error| ApiError::internal(format!("schema lookup failed: {e}"));
-    let mut stmt = conn
-        .prepare("SELECT name, type, \"notnull\", pk FROM pragma_table_info(?1) ORDER BY cid")
-        .map_err(internal)?;
-    let columns = stmt
-        .query_map([doc.name], |r| {
-            let name: String = r.get(0)?;
-            let description = doc
-                .columns
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map_or("", |(_, d)| *d);
-            Ok(json!({
-                "name": name,
-                "type": r.get::<_, String>(1)?,
-                "nullable": r.get::<_, i64>(2)? == 0 && r.get::<_, i64>(3)? == 0,
-                "primary_key": r.get::<_, i64>(3)? > 0,
-                "description": description,
-            }))
-        })
-        .map_err(internal)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(internal)?;
-    let mut stmt = conn
-        .prepare("SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id")
-        .map_err(internal)?;
-    let foreign_keys = stmt
-        .query_map([doc.name], |r| {
-            Ok(json!({
-                "column": r.get::<_, String>(0)?,
-                "references": { "table": r.get::<_, String>(1)?, "column": r.get::<_, String>(2)? },
-            }))
-        })
-        .map_err(internal)?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(internal)?;
-    let row_count = row_count(conn, doc.name)?;
-    let mut answer = Map::new();
-    answer.insert("name".into(), doc.name.into());
-    answer.insert("description".into(), doc.description.into());
-    answer.insert("row_count".into(), row_count.into());
-    answer.insert("columns".into(), columns.into());
-    answer.insert("foreign_keys".into(), foreign_keys.into());
-    answer.insert(
-        "example_query".into(),
-        format!("SELECT * FROM {} LIMIT 5", doc.name).into(),
-    );
-    Ok(Value::Object(answer))
-}
-
-/// The number of rows in table `name` (a documented table, never caller text).
-pub(crate) fn row_count(conn: &Connection, name: &str) -> Result<i64, ApiError> {
-    conn.query_row(&format!("SELECT count(*) FROM \"{name}\""), [], |r| {
-        r.get(0)
-    })
-    .map_err(|e| ApiError::internal(format!("row count failed: {e}")))
 }
 
 #[cfg(test)]
