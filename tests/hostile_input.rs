@@ -148,11 +148,6 @@ fn known_code(code: &Value) -> Option<u16> {
         .map(|(_, status)| *status)
 }
 
-/// Known bug, reproduced by `an_error_reply_never_echoes_an_invalid_id` (ignored until fixed):
-/// an error reply to a message with a bad `jsonrpc` or `method` echoes an object or array `id`
-/// as it came. Set to `false` once fixed.
-const TOLERATE_ECHOED_INVALID_ID: bool = true;
-
 /// A JSON-RPC 2.0 response (not a request or notification).
 fn check_rpc(message: &Value) -> Result<(), String> {
     let object = message
@@ -164,8 +159,7 @@ fn check_rpc(message: &Value) -> Result<(), String> {
     let id = object.get("id").ok_or("no id")?;
     // JSON-RPC 2.0: an id is a string, a number or null.
     let valid_id = id.is_null() || id.is_string() || id.is_number();
-    let tolerated = TOLERATE_ECHOED_INVALID_ID && object.contains_key("error");
-    if !valid_id && !tolerated {
+    if !valid_id {
         return Err(format!("bad id {id}"));
     }
     match (object.get("result"), object.get("error")) {
@@ -494,7 +488,6 @@ fn the_server_is_still_healthy_after_the_hostile_bodies() {
 }
 
 #[test]
-#[ignore = "known bug: an error reply echoes an object/array id (src/http/mcp/methods.rs)"]
 fn an_error_reply_never_echoes_an_invalid_id() {
     for message in [
         json!({ "jsonrpc": "2.0", "id": { "x": 1 }, "method": null }),

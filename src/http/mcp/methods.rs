@@ -56,11 +56,14 @@ pub async fn handle(
         return Some(invalid(Value::Null, "a JSON-RPC message must be an object"));
     };
     let id = message.remove("id");
+    // An id that is not a string or an integer is never echoed back.
+    let reply_id = || {
+        id.clone()
+            .filter(|id| id.is_string() || id.is_i64() || id.is_u64())
+            .unwrap_or(Value::Null)
+    };
     if message.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
-        return Some(invalid(
-            id.unwrap_or(Value::Null),
-            "jsonrpc must be \"2.0\"",
-        ));
+        return Some(invalid(reply_id(), "jsonrpc must be \"2.0\""));
     }
     let Some(method) = message
         .get("method")
@@ -72,13 +75,14 @@ pub async fn handle(
         {
             None
         } else {
-            Some(invalid(
-                id.unwrap_or(Value::Null),
-                "a request needs a string method",
-            ))
+            Some(invalid(reply_id(), "a request needs a string method"))
         };
     };
-    let params = message.remove("params").unwrap_or_else(|| json!({}));
+    // `"params": null` is read as no params.
+    let params = match message.remove("params") {
+        None | Some(Value::Null) => json!({}),
+        Some(params) => params,
+    };
     let Some(id) = id else {
         notify(state, ctx, &method, &params);
         return None; // a notification: accepted, nothing to answer
@@ -445,7 +449,10 @@ async fn call_tool(
             let outcome = Abortable::new(call, registration).await;
             drop(ticket);
             match outcome {
-                Ok(outcome) => Reply::Message(complete(ctx.modern, call_reply(id, outcome))),
+                Ok(outcome) => {
+                    let schema = declares_output_schema(state, &name);
+                    Reply::Message(complete(ctx.modern, call_reply(id, outcome, schema)))
+                }
                 Err(_) => Reply::Cancelled,
             }
         }
@@ -515,13 +522,25 @@ impl StreamedCall {
             );
             let _ = events.send(log).await;
         }
-        Some(complete(modern, call_reply(id, outcome)))
+        let schema = declares_output_schema(&state, &name);
+        Some(complete(modern, call_reply(id, outcome, schema)))
     }
 }
 
+/// Whether the tool declares an `outputSchema` (then every `structuredContent` must match it).
+fn declares_output_schema(state: &AppState, name: &str) -> bool {
+    state
+        .gateway
+        .config()
+        .tool(name)
+        .is_some_and(|tool| tool.mcp_descriptor.get("outputSchema").is_some())
+}
+
 /// The JSON-RPC reply to a `tools/call`: a result, an `isError` result for problems the model
-/// can act on, or a protocol error.
-fn call_reply(id: Value, outcome: Result<ToolResult, CallError>) -> Value {
+/// can act on, or a protocol error. For a tool with an output schema, an error result carries
+/// no `structuredContent` (clients check it against the schema even on errors); its text
+/// still names the code.
+fn call_reply(id: Value, outcome: Result<ToolResult, CallError>, output_schema: bool) -> Value {
     match outcome {
         Ok(result) => rpc_result(id, tool_result(result)),
         Err(error) if error.code == ErrorCode::ToolNotFound => {
@@ -530,7 +549,13 @@ fn call_reply(id: Value, outcome: Result<ToolResult, CallError>) -> Value {
         Err(error) if error.code == ErrorCode::InternalError => {
             rpc_call_error(id, INTERNAL_ERROR, &error)
         }
-        Err(error) => rpc_result(id, tool_error(&error)),
+        Err(error) => {
+            let mut result = tool_error(&error);
+            if output_schema && let Some(fields) = result.as_object_mut() {
+                fields.remove("structuredContent");
+            }
+            rpc_result(id, result)
+        }
     }
 }
 
