@@ -268,14 +268,17 @@ async fn output_schema_is_advertised_and_enforced() {
         json!({ "method": "GET", "uri": "/checked", "body": null })
     );
 
+    // Over MCP an error result of a tool with an output schema names its code in the text
+    // only (structured content must match the schema); the legacy protocol has the details.
     let reply = mcp_call(&gateway, "checked_bad", json!({})).await;
     assert_eq!(reply["result"]["isError"], json!(true), "{reply}");
-    let error = &reply["result"]["structuredContent"]["error"];
-    assert_eq!(error["code"], json!("upstream_error"));
-    assert_eq!(error["details"]["errors"][0]["path"], json!("/"));
+    assert!(reply["result"].get("structuredContent").is_none(), "{reply}");
+    let text = reply["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("output_schema (upstream_error)"), "{text}");
     let (status, body) = legacy_call(&gateway, "checked_bad", json!({})).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"]["code"], json!("upstream_error"));
+    assert_eq!(body["error"]["details"]["errors"][0]["path"], json!("/"));
 }
 
 #[tokio::test]
