@@ -272,7 +272,10 @@ async fn output_schema_is_advertised_and_enforced() {
     // only (structured content must match the schema); the legacy protocol has the details.
     let reply = mcp_call(&gateway, "checked_bad", json!({})).await;
     assert_eq!(reply["result"]["isError"], json!(true), "{reply}");
-    assert!(reply["result"].get("structuredContent").is_none(), "{reply}");
+    assert!(
+        reply["result"].get("structuredContent").is_none(),
+        "{reply}"
+    );
     let text = reply["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.contains("output_schema (upstream_error)"), "{text}");
     let (status, body) = legacy_call(&gateway, "checked_bad", json!({})).await;
