@@ -15,6 +15,7 @@ non-zero on any failure. Works with the v2 SDK (`mcp.Client`) and the v1 SDK (`C
 from __future__ import annotations
 
 import json
+import re
 import os
 import sys
 import time
@@ -91,10 +92,13 @@ def short(v: Any, n: int = 240) -> str:
 
 
 def error_code(result: Any) -> str | None:
+    """The error code: structuredContent.error.code, or, for tools that declare an output
+    schema (whose error results carry no structuredContent), the "(code)" the text ends with."""
     data = attr(result, "structured_content", "structuredContent")
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         return data["error"].get("code")
-    return None
+    found = re.search(r"\(([a-z_]+)\)(?:: retry after \d+ ms)?$", text_of(result) or "")
+    return found.group(1) if found else None
 
 
 async def good(call_tool: CallTool, name: str, args: dict, expect: Callable[[Any, str], bool], what: str) -> Any:
