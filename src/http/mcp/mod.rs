@@ -87,12 +87,8 @@ pub async fn post(
     payload: web::Payload,
     state: web::Data<AppState>,
 ) -> HttpResponse {
-    let config = state.gateway.config();
-    if let Err(refusal) = guard::check(&req, &config.server) {
-        return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
-    }
-    let caller = match authenticate(&req, &config).await {
-        Ok(caller) => caller,
+    let (config, caller) = match admit(&req, &state).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
     let declared = req
@@ -319,17 +315,36 @@ fn respond(mut response: HttpResponseBuilder, reply: Option<Reply>) -> HttpRespo
     }
 }
 
+/// The checks every MCP request passes first: Origin and Host (403), then the caller's
+/// credentials (401). Gives the config snapshot the request is served with, and the caller.
+async fn admit(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<
+    (
+        std::sync::Arc<crate::config::RuntimeConfig>,
+        crate::caller::Caller,
+    ),
+    HttpResponse,
+> {
+    let config = state.gateway.config();
+    if let Err(refusal) = guard::check(req, &config.server) {
+        return Err(http_error(&CallError::new(
+            ErrorCode::Forbidden,
+            refusal.message(),
+        )));
+    }
+    let caller = authenticate(req, &config).await?;
+    Ok((config, caller))
+}
+
 /// `GET /mcp`: the server-to-client SSE stream of the handshake revisions. It carries
 /// `notifications/tools/list_changed` after a reload changes the tool list, and a keep-alive
 /// comment every 25 seconds. Clients that do not accept `text/event-stream`, and requests of
 /// the stateless revision (which has no GET; it uses `subscriptions/listen`), get 405.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let config = state.gateway.config();
-    if let Err(refusal) = guard::check(&req, &config.server) {
-        return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
-    }
-    let caller = match authenticate(&req, &config).await {
-        Ok(caller) => caller,
+    let (config, caller) = match admit(&req, &state).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
     if header_names_modern(&req) {
@@ -361,12 +376,8 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id` (handshake revisions; the
 /// stateless revision has no sessions: 405).
 pub async fn delete(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
-    let config = state.gateway.config();
-    if let Err(refusal) = guard::check(&req, &config.server) {
-        return http_error(&CallError::new(ErrorCode::Forbidden, refusal.message()));
-    }
-    let caller = match authenticate(&req, &config).await {
-        Ok(caller) => caller,
+    let (config, caller) = match admit(&req, &state).await {
+        Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
     if header_names_modern(&req) {
