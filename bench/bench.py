@@ -45,6 +45,8 @@ PORT = {
     "big": 9314,
     "demo": 9315,
     "profile": 9316,
+    "nginx0": 9320,
+    "mcp0": 9321,
 }
 API_KEY = "bench-api-key-0123456789abcdef"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -343,20 +345,20 @@ def start_upstream() -> Proc:
     return proc
 
 
-def start_nginx() -> Proc:
-    ngx = WORK / "nginx"
+def start_nginx(cpu: str = PROXY_CPU, port: int = PORT["nginx"], name: str = "nginx") -> Proc:
+    ngx = WORK / name
     if ngx.exists():
         shutil.rmtree(ngx)
     (ngx / "body").mkdir(parents=True)
     (ngx / "proxy").mkdir()
     conf = (BENCH / "config" / "nginx.conf.in").read_text()
     conf = (conf.replace("@WORK@", str(ngx))
-            .replace("@LISTEN@", f"{HOST}:{PORT['nginx']}")
+            .replace("@LISTEN@", f"{HOST}:{port}")
             .replace("@UPSTREAM@", f"{HOST}:{PORT['upstream']}"))
     (ngx / "nginx.conf").write_text(conf)
-    proc = Proc("nginx", ["nginx", "-p", ngx, "-e", ngx / "error.log", "-c", ngx / "nginx.conf"],
-                PROXY_CPU, log_file=WORK / "nginx.log")
-    wait_port(PORT["nginx"], proc=proc)
+    proc = Proc(name, ["nginx", "-p", ngx, "-e", ngx / "error.log", "-c", ngx / "nginx.conf"],
+                cpu, log_file=WORK / f"{name}.log")
+    wait_port(port, proc=proc)
     return proc
 
 
@@ -438,6 +440,10 @@ def summarise(runs: list) -> dict:
             "cpu_us_per_call": median([r.get("cpu_us_per_call") for r in rs]),
             "cpu0_busy": median([r.get("cpu0_busy") for r in rs]),
             "cpu1_busy": median([r.get("cpu1_busy") for r in rs]),
+            # What else ran on the proxy's core (the upstream of (a) runs on CPU 0).
+            "other_cpu1": median([max(0.0, r.get("cpu1_busy", 0) - (r.get("busy", 0)
+                                                                     if key[2] != "direct" else 0))
+                                  for r in rs]),
             "rss_kb": max([r.get("rss_kb", 0) for r in rs]),
             "requests": sum(r["requests"] for r in rs),
             "bad": sum(r["bad"] for r in rs),
@@ -445,6 +451,35 @@ def summarise(runs: list) -> dict:
             "rps_all": [round(r["rps"]) for r in rs],
         }
     return out
+
+
+def same_core_latency(upstream: Proc, reps: int, duration: float) -> dict:
+    """1-connection latency with the proxy on the load generator's core (CPU 0): no
+    cross-core wake-ups, so what remains is the proxy's own work on the request path."""
+    ngx = start_nginx(LOAD_CPU, PORT["nginx0"], "nginx0")
+    tg, _ = start_toolgate("toolgate0", BENCH / "config" / "toolgate.yaml", PORT["mcp0"],
+                           cpu=LOAD_CPU)
+    targets = [Target("direct", dict(TARGETS)["direct"], PORT["upstream"], upstream),
+               Target("nginx", dict(TARGETS)["nginx"], PORT["nginx0"], ngx),
+               Target("mcp", dict(TARGETS)["mcp"], PORT["mcp0"], tg)]
+    out: dict = {}
+    for tool in ("get", "post"):
+        for t in targets:
+            run_wrk(t.port, t.spec(tool)["path"], t.spec(tool), 1, 1)  # warm-up
+    for rep in range(reps):
+        for tool in ("get", "post"):
+            for t in targets:
+                r = run_wrk(t.port, t.spec(tool)["path"], t.spec(tool), 1, duration)
+                out.setdefault(f"{tool}/{t.key}", []).append(
+                    {k: r[k] for k in ("rps", "p50_us", "p99_us", "bad", "requests")})
+    tg.stop()
+    ngx.stop()
+    summary = {k: {"p50_us": median([r["p50_us"] for r in v]),
+                   "p99_us": median([r["p99_us"] for r in v]),
+                   "rps": median([r["rps"] for r in v]), "bad": sum(r["bad"] for r in v)}
+               for k, v in out.items()}
+    log("same-core latency: " + ", ".join(f"{k} p50 {v['p50_us']} us" for k, v in summary.items()))
+    return summary
 
 
 # ---------------------------------------------------------------------------------------------
@@ -751,7 +786,7 @@ def profile_callgrind(calls: int) -> dict:
             path = dump[-1] if dump else dumps[-1]
             total, self_rows = annotate(path, False, 100000)
             _, incl_rows = annotate(path, True, 100000)
-            saved = RESULTS / f"callgrind-{tool}.out"
+            saved = WORK / f"callgrind-{tool}.out"
             shutil.copy(path, saved)
             # Frames active when the counters were zeroed show ~100 % "self": not real costs.
             self_real = [r for r in self_rows if r[0] < 0.9 * total]
@@ -925,10 +960,12 @@ def render_report(meta: dict, summary: dict, conns_list: list[int], extras: dict
              f"under test alone on CPU {PROXY_CPU} (toolgate `--workers 1`, nginx 1 worker, "
              f"FastMCP 1 process).\n")
     L.append("Machine: " + meta["machine"] + "\n")
-    L.append(f"Load average (1 min) at start {meta['load_start']:.2f}, after the matrix "
-             f"{meta['load_after_matrix']:.2f}, at end {meta['load_end']:.2f}."
-             + (" **The machine was busy with other work: expect noise.**"
-                if max(meta['load_start'], meta['load_after_matrix']) > 0.5 else "") + "\n")
+    L.append(f"Load average (1 min) when the measurements started: {meta['load_start']:.2f}"
+             + (" **(the machine was busy with other work: expect noise)**"
+                if meta['load_start'] > 0.5 else "") + f"; after the matrix "
+             f"{meta['load_after_matrix']:.2f}, at the end {meta['load_end']:.2f} (the benchmark "
+             "itself keeps about two processes busy, so these say little; the \"other on CPU 1\" "
+             "column shows what else ran on the proxy's core).\n")
     L.append("Versions: " + meta["versions"] + "\n")
 
     L.append("## Throughput, latency and CPU per call\n")
@@ -936,12 +973,13 @@ def render_report(meta: dict, summary: dict, conns_list: list[int], extras: dict
              "time, on its own core; CPU/call = that CPU time ÷ calls. For (a) the columns "
              "are the upstream's. bad = calls whose check failed or socket errors, out of all "
              "calls of all repetitions. load core % = how busy CPU 0 (wrk + upstream) was: near 100 "
-             "means the load side, not the proxy, was the limit.\n")
+             "means the load side, not the proxy, was the limit. other on CPU 1 % = CPU 1's busy share "
+             "minus the proxy's: work of other processes on the proxy's core (noise).\n")
     for tool in ("get", "post"):
         L.append(f"### {TOOL_LABEL[tool]}\n")
         L.append("| conns | target | req/s | p50 µs | p99 µs | busy % | CPU µs/call | RSS MB "
-                 "| load core % | bad / calls |")
-        L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+                 "| load core % | other on CPU 1 % | bad / calls |")
+        L.append("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
         for conns in conns_list:
             for key, label in TARGETS:
                 s = summary.get((tool, conns, key))
@@ -952,6 +990,7 @@ def render_report(meta: dict, summary: dict, conns_list: list[int], extras: dict
                          f"{fmt(s['cpu_us_per_call'], '{:.1f}')} | "
                          f"{fmt(s['rss_kb'] / 1024 if s['rss_kb'] else None, '{:.1f}')} | "
                          f"{fmt(s['cpu0_busy'] and s['cpu0_busy'] * 100, '{:.0f}')} | "
+                         f"{fmt(s.get('other_cpu1') and s['other_cpu1'] * 100, '{:.1f}')} | "
                          f"{s['bad']} / {s['requests']:,} |")
         L.append("")
 
@@ -1046,6 +1085,23 @@ def render_report(meta: dict, summary: dict, conns_list: list[int], extras: dict
         L.append("| " + " | ".join(r) + " |")
     L.append("")
 
+    sc = extras.get("same_core")
+    if sc:
+        L.append("## Latency at 1 connection with the proxy on the load generator's core\n")
+        L.append("The targets above pin the proxy to CPU 1, so every call crosses cores four "
+                 "times (wrk → proxy → upstream → proxy → wrk), and each crossing wakes an idle "
+                 "vCPU. Here the proxy runs on CPU 0 with wrk and the upstream (same tools, "
+                 f"{meta['reps']} × {min(meta['duration'], 3):.0f} s, medians), which leaves the "
+                 "proxy's own work on the request path:\n")
+        L.append("| tool | direct p50 / p99 µs | nginx p50 / p99 µs (added p50) | toolgate MCP p50 / p99 µs (added p50) |")
+        L.append("|---|---|---|---|")
+        for tool in ("get", "post"):
+            d, n, m = sc.get(f"{tool}/direct"), sc.get(f"{tool}/nginx"), sc.get(f"{tool}/mcp")
+            if d and n and m:
+                L.append(f"| {tool.upper()} | {d['p50_us']:.0f} / {d['p99_us']:.0f} | "
+                         f"{n['p50_us']:.0f} / {n['p99_us']:.0f} (+{n['p50_us'] - d['p50_us']:.0f}) | "
+                         f"{m['p50_us']:.0f} / {m['p99_us']:.0f} (+{m['p50_us'] - d['p50_us']:.0f}) |")
+        L.append("")
     if big:
         L.append("## 10,000 tools\n")
         L.append(f"Generated config: 10,000 tools in a main file including 10 files of 1,000 "
@@ -1087,7 +1143,7 @@ def render_report(meta: dict, summary: dict, conns_list: list[int], extras: dict
         L.append("## Profile (callgrind)\n")
         L.append(f"toolgate under `valgrind --tool=callgrind`, `--workers 1`, default logging to "
                  f"/dev/null; counters zeroed after 200 warm-up calls, then {prof['calls']} MCP "
-                 "tools/call on one kept-alive connection. The dumps are in bench/results/ "
+                 "tools/call on one kept-alive connection. The dumps are in bench/work/ "
                  "(`callgrind_annotate FILE`).\n")
         for tool in ("get", "post"):
             p = prof.get(tool)
@@ -1213,10 +1269,23 @@ def main() -> int:
     ap.add_argument("--targets", default=os.environ.get("BENCH_TARGETS",
                                                         ",".join(k for k, _ in TARGETS)))
     ap.add_argument("--skip", default=os.environ.get("BENCH_SKIP", ""),
-                    help="comma-separated: matrix,big,profile,perf")
+                    help="comma-separated: matrix,samecore,demo,big,profile,perf")
     ap.add_argument("--profile-calls", type=int, default=2000)
     ap.add_argument("--command", default="bash bench/run.sh")
+    ap.add_argument("--wait-quiet", type=float, default=float(os.environ.get("BENCH_WAIT_QUIET", 150)),
+                    help="wait up to this many seconds for the 1-minute load average to fall "
+                         "below 0.5 before measuring (0: don't wait)")
+    ap.add_argument("--render", metavar="JSON", help="only re-render the report of a results "
+                    "JSON file (written beside it as .md) and print it")
     args = ap.parse_args()
+    if args.render:
+        raw = json.loads(Path(args.render).read_text())
+        summary = summarise(raw["runs"]) if raw["runs"] else {}
+        conns = sorted({r["conns"] for r in raw["runs"]}) or [1, 16, 64]
+        report = render_report(raw["meta"], summary, conns, raw["extras"])
+        Path(args.render).with_suffix(".md").write_text(report)
+        print(report)
+        return 0
     skip = {s for s in args.skip.split(",") if s}
     conns_list = [int(c) for c in args.conns.split(",")]
     wanted = [k for k in args.targets.split(",") if k]
@@ -1224,6 +1293,11 @@ def main() -> int:
     if (os.cpu_count() or 1) < 2:
         sys.exit("this benchmark needs 2 CPUs (load generator and proxy on separate cores)")
     os.sched_setaffinity(0, {int(LOAD_CPU)})
+    waited = time.time()
+    while loadavg() >= 0.5 and time.time() - waited < args.wait_quiet:
+        if int(time.time() - waited) % 30 == 0:
+            log(f"load average {loadavg():.2f}: waiting for < 0.5 (at most {args.wait_quiet:.0f} s)")
+        time.sleep(1)
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
     started = dt.datetime.now()
@@ -1317,6 +1391,8 @@ def main() -> int:
                     t.proc.stop()
         meta["load_after_matrix"] = loadavg()
 
+        if "samecore" not in skip:
+            extras["same_core"] = same_core_latency(upstream, args.reps, min(args.duration, 3))
         if "demo" not in skip:
             demo, _ = start_toolgate("demo", ROOT / "config" / "gateway.yaml", PORT["demo"],
                                      workers=None)

@@ -9,8 +9,9 @@
 #
 # Environment: BENCH_DURATION (s per measurement, default 5), BENCH_REPS (default 3),
 # BENCH_CONNS (default 1,16,64), BENCH_TARGETS (default direct,nginx,mcp,legacy,auth,fastmcp),
-# BENCH_SKIP (any of matrix,demo,big,profile,perf), BENCH_KEEP_LOGS=1 (keep toolgate's logs
-# in bench/work/), TOOLGATE_BIN (benchmark this binary instead of building
+# BENCH_SKIP (any of matrix,samecore,demo,big,profile,perf), BENCH_WAIT_QUIET (seconds to wait
+# for a load average < 0.5 before measuring, default 150), BENCH_KEEP_LOGS=1 (keep toolgate's
+# logs in bench/work/), TOOLGATE_BIN (benchmark this binary instead of building
 # target/release/toolgate). Extra arguments are passed to bench.py (try --help).
 set -euo pipefail
 

@@ -104,7 +104,13 @@ impl Gateway {
     pub fn swap(&self, mut config: RuntimeConfig) {
         config.limits.adopt(&self.config.load().limits);
         self.metrics.set_config_version(&config.version);
-        self.config.store(Arc::new(config));
+        let old = self.config.swap(Arc::new(config));
+        // Freeing a large config takes a while: do it off the request threads when possible
+        // (calls still holding the old snapshot drop it when they finish).
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(old))),
+            Err(_) => drop(old),
+        }
     }
 
     /// Evicts idle callers from the rate limiters every minute, for as long as the gateway

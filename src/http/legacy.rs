@@ -94,11 +94,12 @@ async fn call_tool(
 }
 
 fn result_body(result: ToolResult) -> Value {
-    let mut body = json!({ "result": result.value });
+    let mut body = serde_json::Map::with_capacity(2);
+    body.insert("result".into(), result.value);
     if result.truncated {
-        body["truncated"] = json!(true);
+        body.insert("truncated".into(), Value::Bool(true));
     }
-    body
+    Value::Object(body)
 }
 
 /// The lines of a streamed answer as NDJSON, relayed as the upstream produces them: an NDJSON

@@ -59,8 +59,6 @@ pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {
     spawn_sighup(reloader.clone());
     if let Some(w) = watcher.as_mut() {
         rearm(w, &mut watched, &reloader);
-        // A change made between the first load and the watch being armed is picked up now.
-        let _ = events.send(());
     }
     while triggers.recv().await.is_some() {
         // Debounce: editors and ConfigMap updates write several events in a burst. Wait until

@@ -285,7 +285,8 @@ fn decode_cursor(params: &Value) -> Result<usize, ()> {
 }
 
 /// One page of `items` starting at the request's cursor, as `{key: [...], nextCursor?}`.
-fn page(id: Value, params: &Value, key: &str, items: Vec<Value>, page_size: usize) -> Value {
+/// Only the page's items are copied, however many there are in all.
+fn page(id: Value, params: &Value, key: &str, items: Vec<&Value>, page_size: usize) -> Value {
     let Ok(offset) = decode_cursor(params) else {
         return rpc_error(
             id,
@@ -300,12 +301,14 @@ fn page(id: Value, params: &Value, key: &str, items: Vec<Value>, page_size: usiz
         .into_iter()
         .skip(offset)
         .take(end.saturating_sub(offset))
+        .cloned()
         .collect();
-    let mut result = json!({ key: slice });
+    let mut result = serde_json::Map::new();
+    result.insert(key.to_owned(), Value::Array(slice));
     if end < total {
-        result["nextCursor"] = json!(encode_cursor(end));
+        result.insert("nextCursor".into(), Value::String(encode_cursor(end)));
     }
-    rpc_result(id, result)
+    rpc_result(id, Value::Object(result))
 }
 
 fn list_tools(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> Value {
@@ -313,7 +316,7 @@ fn list_tools(state: &AppState, ctx: &RequestContext, id: Value, params: &Value)
     let tools = state
         .gateway
         .visible_tools(&config, &ctx.caller)
-        .map(|t| t.mcp_descriptor.clone())
+        .map(|t| &t.mcp_descriptor)
         .collect();
     let mut reply = page(id, params, "tools", tools, config.server.page_size);
     cache_hints(ctx, state, &mut reply, false);
@@ -322,11 +325,7 @@ fn list_tools(state: &AppState, ctx: &RequestContext, id: Value, params: &Value)
 
 fn list_resources(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> Value {
     let config = state.gateway.config();
-    let resources = config
-        .resources
-        .iter()
-        .map(|r| r.descriptor.clone())
-        .collect();
+    let resources = config.resources.iter().map(|r| &r.descriptor).collect();
     let mut reply = page(id, params, "resources", resources, config.server.page_size);
     cache_hints(ctx, state, &mut reply, false);
     reply
@@ -342,7 +341,7 @@ fn list_resource_templates(
     let templates = config
         .resource_templates
         .iter()
-        .map(|t| t.descriptor.clone())
+        .map(|t| &t.descriptor)
         .collect();
     let mut reply = page(
         id,
@@ -561,12 +560,17 @@ fn call_reply(id: Value, outcome: Result<ToolResult, CallError>, output_schema: 
 
 /// A successful `CallToolResult`: the text block, and objects as `structuredContent`.
 fn tool_result(result: ToolResult) -> Value {
-    let mut out =
-        json!({ "content": [ { "type": "text", "text": result.text } ], "isError": false });
+    // Built by moving the parts in: `json!` would copy the text and the structured value.
+    let mut block = serde_json::Map::with_capacity(2);
+    block.insert("type".into(), Value::String("text".into()));
+    block.insert("text".into(), Value::String(result.text));
+    let mut out = serde_json::Map::with_capacity(3);
+    out.insert("content".into(), Value::Array(vec![Value::Object(block)]));
+    out.insert("isError".into(), Value::Bool(false));
     if result.value.is_object() {
-        out["structuredContent"] = result.value;
+        out.insert("structuredContent".into(), result.value);
     }
-    out
+    Value::Object(out)
 }
 
 /// A failed call the model can act on: `isError: true` with the code in `structuredContent`.

@@ -42,12 +42,15 @@ pub fn error_code(reply: &Value) -> Option<i64> {
 
 /// A notification.
 pub fn notification(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+    envelope([
+        ("method", Value::String(method.to_owned())),
+        ("params", params),
+    ])
 }
 
 /// A successful response.
 pub fn rpc_result(id: Value, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id, "result": result })
+    envelope([("id", id), ("result", result)])
 }
 
 /// An error response whose `data.code` carries the CONTRACT §4 code.
@@ -66,4 +69,14 @@ pub fn rpc_call_error(id: Value, code: i64, error: &CallError) -> Value {
         reply["error"]["data"]["details"] = error.details.clone();
     }
     reply
+}
+
+/// `{"jsonrpc":"2.0", ...members}`, moving the members in (`json!` would deep-copy them).
+fn envelope<const N: usize>(members: [(&str, Value); N]) -> Value {
+    let mut object = serde_json::Map::with_capacity(N + 1);
+    object.insert("jsonrpc".into(), Value::String("2.0".into()));
+    for (key, value) in members {
+        object.insert(key.into(), value);
+    }
+    Value::Object(object)
 }
