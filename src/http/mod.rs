@@ -89,15 +89,23 @@ pub fn serve(
     if let Some(workers) = workers {
         server = server.workers(workers.max(1));
     }
+    let listening = listener.try_clone()?;
     let server = server.listen(listener)?.run();
-    drain_on_signal(draining, server.handle());
+    drain_on_signal(draining, server.handle(), listening);
     Ok(server)
 }
+
+/// How long calls in flight may take to finish after SIGTERM.
+const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// On SIGTERM or SIGINT: mark the state as draining (responses then close their keep-alive
 /// connections, so no new call starts on them), stop accepting connections, and let the calls
 /// in flight finish (up to the shutdown timeout) before the server future completes.
-fn drain_on_signal(state: Arc<AppState>, handle: actix_web::dev::ServerHandle) {
+fn drain_on_signal(
+    state: Arc<AppState>,
+    handle: actix_web::dev::ServerHandle,
+    listening: TcpListener,
+) {
     tokio::spawn(async move {
         #[cfg(unix)]
         {
@@ -122,6 +130,16 @@ fn drain_on_signal(state: Arc<AppState>, handle: actix_web::dev::ServerHandle) {
         state
             .draining
             .store(true, std::sync::atomic::Ordering::Relaxed);
+        // Stop accepting: pause the accept loop, then shut the listening socket's read side so
+        // that new connections are refused at once instead of queueing.
+        handle.pause().await;
+        let _ = socket2::SockRef::from(&listening).shutdown(std::net::Shutdown::Read);
+        // Wait for the calls in flight before stopping the workers: actix-server can end a
+        // worker, and every connection on it, as soon as its accept loop is gone.
+        let deadline = std::time::Instant::now() + SHUTDOWN_DEADLINE;
+        while state.gateway.metrics().in_flight.get() > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         handle.stop(true).await;
     });
 }
