@@ -8,6 +8,7 @@ use crate::forward::{Answer, Forwarder, LineStream};
 use crate::metrics::{LimitLabels, Metrics};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
+use crate::template::value_text;
 use crate::tool::Tool;
 use crate::validate::validate_arguments;
 use arc_swap::ArcSwap;
@@ -250,10 +251,7 @@ impl Gateway {
         };
         let answer = self.forwarder.send(request).await?;
         let value = parse_body(&answer);
-        let text = match &value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let text = value_text(&value).into_owned();
         Ok((
             mime_type,
             ToolResult {

@@ -2,6 +2,7 @@
 
 use crate::error::{CallError, ErrorCode};
 use crate::forward::UpstreamAnswer;
+use crate::template::value_text;
 use crate::validate::{Schema, schema_errors};
 use serde_json::{Value, json};
 
@@ -74,10 +75,7 @@ impl ResponseShape {
                 .with_details(json!({ "errors": errors })));
             }
         }
-        let text = match &value {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        };
+        let text = value_text(&value).into_owned();
         Ok(self.cut(value, text))
     }
 
