@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 use url::Url;
 
 pub use env::EnvLookup;
@@ -75,9 +76,20 @@ pub struct ServerSettings {
     /// Key that signs session ids.
     pub session_secret: Vec<u8>,
     /// How config changes are noticed.
-    pub reload: crate::reload::WatchSettings,
+    pub reload: WatchSettings,
     /// Whether upstreams may be link-local addresses (e.g. a cloud metadata service).
     pub allow_link_local: bool,
+}
+
+/// How config changes are noticed (`server.reload`); the reloader acts on these settings.
+#[derive(Clone, Debug)]
+pub struct WatchSettings {
+    /// Watch the config directories with inotify (or the platform's equivalent).
+    pub watch_files: bool,
+    /// Also check the files this often (for file systems without change events).
+    pub poll_interval: Option<Duration>,
+    /// Wait this long after an event for the burst to end before reloading.
+    pub debounce: Duration,
 }
 
 /// A fully validated, compiled config. Immutable: a reload builds a new one.

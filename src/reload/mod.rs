@@ -4,7 +4,7 @@
 
 mod watch;
 
-pub use watch::{WatchSettings, watch};
+pub use watch::watch;
 
 use crate::config::{self, ConfigError};
 use crate::gateway::Gateway;

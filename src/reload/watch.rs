@@ -3,6 +3,7 @@
 //! would leave a watch on the old inode dead), an optional polling interval, and SIGHUP.
 
 use super::Reloader;
+use crate::config::WatchSettings;
 use notify::event::{AccessKind, AccessMode, EventKind};
 use notify::{RecursiveMode, Watcher};
 use std::collections::BTreeSet;
@@ -11,19 +12,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
-/// How changes are noticed.
-#[derive(Clone, Debug)]
-pub struct WatchSettings {
-    /// Watch the config directories with inotify (or the platform's equivalent).
-    pub watch_files: bool,
-    /// Also check the files this often (for file systems without change events).
-    pub poll_interval: Option<Duration>,
-    /// Wait this long after an event for the burst to end before reloading.
-    pub debounce: Duration,
-}
-
 /// The longest a burst of events can delay a reload.
-const MAX_SETTLE: std::time::Duration = std::time::Duration::from_secs(2);
+const MAX_SETTLE: Duration = Duration::from_secs(2);
 
 /// Reloads whenever the config changes, until the process ends. Must run inside a Tokio runtime.
 pub async fn watch(reloader: Arc<Reloader>, settings: WatchSettings) {

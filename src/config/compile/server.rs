@@ -1,0 +1,116 @@
+//! Compiling `server:` and `admin:`: listen address, origins and hosts, sessions, reload.
+
+use super::Compiler;
+use crate::config::model::{AdminSection, ServerSection, Text};
+use crate::config::{ServerSettings, WatchSettings};
+use serde_saphyr::Spanned;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+const DEFAULT_LISTEN: &str = "127.0.0.1:8766";
+const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+const DEFAULT_PAGE_SIZE: usize = 50;
+const DEFAULT_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(200);
+/// The session signing key when `server.session_secret` is not set (see
+/// [`Compiler::derive_session_secret`]).
+pub(super) const DEFAULT_SESSION_SECRET: &[u8] = b"toolgate-session-v1";
+
+impl Compiler<'_> {
+    /// The SHA-256 of `admin.key`, when the admin endpoints are on.
+    pub(super) fn admin_key(
+        &mut self,
+        section: Option<&Spanned<AdminSection>>,
+    ) -> Option<[u8; 32]> {
+        let section = section?;
+        let key = self.text(&section.value.key)?;
+        if key.len() < 16 {
+            self.problem(
+                &section.value.key.referenced,
+                "admin.key must be at least 16 characters",
+            );
+            return None;
+        }
+        Some(crate::auth::api_key::digest(&key))
+    }
+
+    pub(super) fn server(&mut self, section: Option<&ServerSection>) -> ServerSettings {
+        let default = ServerSection::default();
+        let section = section.unwrap_or(&default);
+        let listen = section
+            .listen
+            .as_ref()
+            .and_then(|t| self.text(t))
+            .unwrap_or_else(|| DEFAULT_LISTEN.into());
+        let public_url = section.public_url.as_ref().and_then(|text| {
+            let value = self.text(text)?;
+            match Url::parse(&value) {
+                Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
+                _ => {
+                    self.problem(
+                        &text.referenced,
+                        format!("public_url '{value}' is not an http(s) URL"),
+                    );
+                    None
+                }
+            }
+        });
+        let lower_list = |me: &mut Self, items: &[Text]| -> Vec<String> {
+            items
+                .iter()
+                .filter_map(|t| me.text(t))
+                .map(|s| s.trim().trim_end_matches('/').to_ascii_lowercase())
+                .collect()
+        };
+        let allowed_origins = lower_list(self, &section.allowed_origins);
+        let allowed_hosts = lower_list(self, &section.allowed_hosts);
+        let session_secret = section
+            .session_secret
+            .as_ref()
+            .and_then(|t| self.text(t))
+            .map_or_else(|| DEFAULT_SESSION_SECRET.to_vec(), String::into_bytes);
+        let reload = WatchSettings {
+            watch_files: section.reload.watch.unwrap_or(true),
+            poll_interval: section
+                .reload
+                .poll_interval
+                .as_ref()
+                .and_then(|t| self.duration(t)),
+            debounce: section
+                .reload
+                .debounce
+                .as_ref()
+                .and_then(|t| self.duration(t))
+                .unwrap_or(DEFAULT_DEBOUNCE),
+        };
+        ServerSettings {
+            reload,
+            allow_link_local: section.allow_link_local_upstreams,
+            listen,
+            public_url,
+            max_body_bytes: section.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize,
+            allowed_origins,
+            allowed_hosts,
+            page_size: section.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
+            session_secret,
+        }
+    }
+
+    /// Without a configured `session_secret`, derives one from the API keys' digests, which
+    /// are secret, the same for every replica serving this config, and stable across reloads
+    /// that keep the keys.
+    pub(super) fn derive_session_secret(
+        &self,
+        server: &mut ServerSettings,
+        auth: &crate::auth::Authenticator,
+    ) {
+        if server.session_secret != DEFAULT_SESSION_SECRET || auth.api_keys.is_empty() {
+            return;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(DEFAULT_SESSION_SECRET);
+        for key in &auth.api_keys {
+            hasher.update(key.digest);
+        }
+        server.session_secret = hasher.finalize().to_vec();
+    }
+}

@@ -1,0 +1,255 @@
+//! Compiling `tools:`, `resources:` and `resource_templates:` entries: names, descriptions,
+//! schemas, response shaping and MCP descriptors. Their requests compile in `request.rs`.
+
+use super::{Compiler, Upstreams};
+use crate::config::model::{ResourceSection, ResourceTemplateSection, ToolSection};
+use crate::shape::ResponseShape;
+use crate::tool::{Resource, ResourceTemplate, Tool};
+use crate::validate::compile_schema;
+use reqwest::Method;
+use serde_json::{Map, Value, json};
+use serde_saphyr::Spanned;
+
+impl Compiler<'_> {
+    pub(super) fn tool(&mut self, section: &ToolSection, upstreams: &Upstreams) -> Option<Tool> {
+        let name = section.name.value.clone();
+        let valid_name = !name.is_empty()
+            && name.len() <= 128
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid_name {
+            self.problem(
+                &section.name.referenced,
+                format!("tool name '{name}' must be 1-128 characters of A-Z a-z 0-9 _ - ."),
+            );
+        }
+        let description = self.text(&section.description).unwrap_or_default();
+        if description.trim().is_empty() {
+            self.problem(
+                &section.description.referenced,
+                format!("tool '{name}' needs a description"),
+            );
+        }
+        let input_schema = match &section.input_schema {
+            Some(schema) => {
+                self.object_schema(schema, "input_schema");
+                schema.value.clone()
+            }
+            None => json!({ "type": "object", "additionalProperties": false }),
+        };
+        let validator = match compile_schema(&input_schema) {
+            Ok(v) => Some(v),
+            Err(message) => {
+                let at = section
+                    .input_schema
+                    .as_ref()
+                    .map_or(section.name.referenced, |s| s.referenced);
+                self.problem(&at, format!("input_schema: {message}"));
+                None
+            }
+        };
+        let request = self.request(&section.request, upstreams, Some(&input_schema));
+        let (response, output_schema) = self.response(section);
+        let annotations = match &section.annotations {
+            Some(a) if a.value.is_object() => a.value.clone(),
+            Some(a) => {
+                self.problem(&a.referenced, "annotations must be a mapping of hints");
+                Value::Null
+            }
+            None => request
+                .as_ref()
+                .map_or(Value::Null, |r| derived_annotations(&r.method)),
+        };
+        let mut mcp_descriptor = json!({
+            "name": name,
+            "description": description,
+            "inputSchema": input_schema,
+        });
+        if let Some(title) = &section.title {
+            mcp_descriptor["title"] = json!(title);
+        }
+        if let Some(schema) = output_schema {
+            mcp_descriptor["outputSchema"] = schema;
+        }
+        if annotations.as_object().is_some_and(|a| !a.is_empty()) {
+            mcp_descriptor["annotations"] = annotations;
+        }
+        let legacy_descriptor =
+            json!({ "name": name, "description": description, "parameters": input_schema });
+        let tests = section
+            .tests
+            .iter()
+            .map(|t| (t.value.args.clone(), t.value.expect.clone()))
+            .collect();
+        Some(Tool {
+            name,
+            description,
+            input_schema,
+            validator: validator?,
+            request: request?,
+            response: response?,
+            stream: section.response.stream,
+            mcp_descriptor,
+            legacy_descriptor,
+            tests,
+        })
+    }
+
+    /// Checks that a schema is a mapping with `type: object`.
+    fn object_schema(&mut self, schema: &Spanned<Value>, what: &str) -> bool {
+        let ok = schema.value.get("type").and_then(Value::as_str) == Some("object");
+        if !ok {
+            self.problem(
+                &schema.referenced,
+                format!("{what} must be a JSON Schema with type: object"),
+            );
+        }
+        ok
+    }
+
+    /// Compiles a `resources:` entry.
+    pub(super) fn resource(
+        &mut self,
+        section: &ResourceSection,
+        upstreams: &Upstreams,
+    ) -> Option<Resource> {
+        let request = self.request(&section.request, upstreams, None);
+        let (Some(uri), Some(name), Some(request)) =
+            (self.text(&section.uri), self.text(&section.name), request)
+        else {
+            return None;
+        };
+        let mime_type = section
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/json".into());
+        let mut descriptor = json!({ "uri": uri, "name": name, "mimeType": mime_type });
+        if let Some(description) = &section.description {
+            descriptor["description"] = json!(description);
+        }
+        Some(Resource {
+            uri,
+            mime_type,
+            descriptor,
+            request,
+        })
+    }
+
+    fn response(&mut self, section: &ToolSection) -> (Option<ResponseShape>, Option<Value>) {
+        let response = &section.response;
+        let pick = response.pick.as_ref().and_then(|p| {
+            let pointer = self.text(p)?;
+            if pointer.is_empty() || pointer.starts_with('/') {
+                Some(pointer)
+            } else {
+                self.problem(
+                    &p.referenced,
+                    format!("pick '{pointer}' must be a JSON Pointer such as /data/items"),
+                );
+                None
+            }
+        });
+        let mut ok = response.pick.is_none() || pick.is_some();
+        let mut output_validator = None;
+        let mut output_value = None;
+        if let Some(schema) = &response.output_schema {
+            if self.object_schema(schema, "output_schema") {
+                match compile_schema(&schema.value) {
+                    Ok(v) => {
+                        output_validator = Some(v);
+                        output_value = Some(schema.value.clone());
+                    }
+                    Err(message) => {
+                        self.problem(&schema.referenced, format!("output_schema: {message}"));
+                        ok = false;
+                    }
+                }
+            } else {
+                ok = false;
+            }
+        }
+        if response.max_bytes == Some(0) {
+            self.problem(
+                &section.name.referenced,
+                "response.max_bytes must be greater than 0",
+            );
+            ok = false;
+        }
+        let shape = ResponseShape {
+            pick,
+            max_bytes: response.max_bytes,
+            output_schema: output_validator,
+        };
+        (ok.then_some(shape), output_value)
+    }
+
+    /// Compiles a `resource_templates:` entry: the URI template's variables become required,
+    /// non-empty string arguments the request may use.
+    pub(super) fn resource_template(
+        &mut self,
+        section: &ResourceTemplateSection,
+        upstreams: &Upstreams,
+    ) -> Option<ResourceTemplate> {
+        let written = self.text(&section.uri_template)?;
+        let template = match crate::uri_template::UriTemplate::parse(&written) {
+            Ok(template) => template,
+            Err(message) => {
+                self.problem(
+                    &section.uri_template.referenced,
+                    format!("uri_template: {message}"),
+                );
+                return None;
+            }
+        };
+        let vars: Vec<&str> = template.vars().collect();
+        let properties: Map<String, Value> = vars
+            .iter()
+            .map(|v| ((*v).to_owned(), json!({ "type": "string", "minLength": 1 })))
+            .collect();
+        let schema = json!({
+            "type": "object",
+            "properties": properties,
+            "required": vars,
+            "additionalProperties": false,
+        });
+        let validator = compile_schema(&schema).ok()?;
+        let request = self.request(&section.request, upstreams, Some(&schema));
+        let name = self.text(&section.name)?;
+        let request = request?;
+        let mime_type = section
+            .mime_type
+            .clone()
+            .unwrap_or_else(|| "application/json".into());
+        let mut descriptor = json!({ "uriTemplate": written, "name": name, "mimeType": mime_type });
+        if let Some(description) = &section.description {
+            descriptor["description"] = json!(description);
+        }
+        Some(ResourceTemplate {
+            uri_template: written,
+            template,
+            mime_type,
+            descriptor,
+            validator,
+            request,
+        })
+    }
+}
+
+/// MCP annotations implied by the HTTP method.
+fn derived_annotations(method: &Method) -> Value {
+    let mut hints = Map::new();
+    match *method {
+        Method::GET | Method::HEAD | Method::OPTIONS => {
+            hints.insert("readOnlyHint".into(), Value::Bool(true));
+        }
+        Method::DELETE => {
+            hints.insert("destructiveHint".into(), Value::Bool(true));
+        }
+        Method::PUT => {
+            hints.insert("idempotentHint".into(), Value::Bool(true));
+        }
+        _ => {}
+    }
+    Value::Object(hints)
+}

@@ -1,0 +1,137 @@
+//! Compiling `upstreams:`: base URL, timeouts, static headers and resilience settings.
+
+use super::Compiler;
+use crate::config::model::{Text, UpstreamSection};
+use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
+use crate::upstream::Upstream;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+use url::Url;
+
+/// Parsed JSON takes up to ~18 times its text in memory, so the default stays small.
+const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// Upstream call timeout when neither the upstream nor the tool sets one.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+const DEFAULT_QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
+const DEFAULT_RETRIES: u32 = 2;
+const DEFAULT_RETRY_BACKOFF: Duration = Duration::from_millis(50);
+const DEFAULT_BREAKER_FAILURES: u32 = 5;
+const DEFAULT_BREAKER_OPEN_FOR: Duration = Duration::from_secs(10);
+
+impl Compiler<'_> {
+    pub(super) fn upstream(&mut self, name: &str, section: &UpstreamSection) -> Option<Upstream> {
+        let base_text = self.text(&section.base_url);
+        let base_url = base_text.and_then(|text| match Url::parse(&text) {
+            Ok(url)
+                if matches!(url.scheme(), "http" | "https")
+                    && url.has_host()
+                    && url.query().is_none()
+                    && url.fragment().is_none() =>
+            {
+                let link_local = match url.host() {
+                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::is_link_local(ip.into()),
+                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::is_link_local(ip.into()),
+                    _ => false,
+                };
+                if link_local && !self.allow_link_local {
+                    self.problem(
+                        &section.base_url.referenced,
+                        format!("base_url of upstream '{name}' is a link-local address (cloud metadata range); set server.allow_link_local_upstreams: true if this is intended"),
+                    );
+                    return None;
+                }
+                Some(url)
+            }
+            _ => {
+                self.problem(
+                    &section.base_url.referenced,
+                    format!("base_url of upstream '{name}' must be an http(s) URL without query or fragment"),
+                );
+                None
+            }
+        });
+        let timeout = match &section.timeout {
+            Some(t) => self.duration(t),
+            None => Some(DEFAULT_TIMEOUT),
+        };
+        let mut duration_or = |text: &Option<Text>, default: Duration| match text {
+            Some(t) => self.duration(t),
+            None => Some(default),
+        };
+        let queue_timeout = duration_or(&section.queue_timeout, DEFAULT_QUEUE_TIMEOUT);
+        let retry_backoff = duration_or(&section.retry_backoff, DEFAULT_RETRY_BACKOFF);
+        let breaker_open_for = duration_or(&section.breaker_open_for, DEFAULT_BREAKER_OPEN_FOR);
+        let concurrency = match (section.max_concurrency, queue_timeout) {
+            (Some(limit), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
+            (None, Some(_)) => Some(None),
+            (_, None) => None,
+        };
+        let headers = self.header_map(&section.headers);
+        let mut headers_by_org = HashMap::new();
+        for (org, org_headers) in &section.headers_by_org {
+            if let (Some(base), Some(extra)) = (&headers, self.header_map(org_headers)) {
+                let mut merged = base.clone();
+                for (name, value) in extra {
+                    if let Some(name) = name {
+                        merged.insert(name, value);
+                    }
+                }
+                headers_by_org.insert(org.clone(), merged);
+            }
+        }
+        Some(Upstream {
+            name: name.to_owned(),
+            base_url: base_url?,
+            timeout: timeout?,
+            headers: headers?,
+            headers_by_org,
+            max_response_bytes: section
+                .max_response_bytes
+                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            concurrency: concurrency?,
+            retry: RetryPolicy {
+                retries: section.retries.unwrap_or(DEFAULT_RETRIES),
+                backoff: retry_backoff?,
+            },
+            breaker: CircuitBreaker::new(
+                section.breaker_failures.unwrap_or(DEFAULT_BREAKER_FAILURES),
+                breaker_open_for?,
+            ),
+        })
+    }
+
+    /// Static headers; values that came from the environment are marked sensitive.
+    fn header_map(&mut self, headers: &BTreeMap<String, Text>) -> Option<HeaderMap> {
+        let mut map = HeaderMap::new();
+        let mut ok = true;
+        for (name, text) in headers {
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                self.problem(
+                    &text.referenced,
+                    format!("'{name}' is not a valid header name"),
+                );
+                ok = false;
+                continue;
+            };
+            let Some(value) = self.text(text) else {
+                ok = false;
+                continue;
+            };
+            match HeaderValue::from_str(&value) {
+                Ok(mut value) => {
+                    value.set_sensitive(text.value.contains("${"));
+                    map.insert(header, value);
+                }
+                Err(_) => {
+                    self.problem(
+                        &text.referenced,
+                        format!("the value of header '{name}' has invalid characters"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(map)
+    }
+}
