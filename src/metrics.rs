@@ -92,6 +92,44 @@ pub struct ToolFigures {
     pub total_us: AtomicU64,
     /// Longest call, in microseconds.
     pub max_us: AtomicU64,
+    /// Calls by duration: `buckets[i]` counts calls of at most [`LATENCY_BOUNDS_MS`]`[i]`
+    /// (the last one, every longer call).
+    pub buckets: [AtomicU64; LATENCY_BOUNDS_MS.len() + 1],
+}
+
+/// Upper bounds (ms) of the per-tool latency buckets behind the console's p50 / p99.
+pub const LATENCY_BOUNDS_MS: [f64; 14] = [
+    1.0, 2.5, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0, 30000.0,
+];
+
+impl ToolFigures {
+    /// The upper bound (ms) of the bucket holding quantile `q` (0..1) of the calls, `None`
+    /// before the first call; past the last bound, the longest call.
+    pub fn quantile_ms(&self, q: f64) -> Option<f64> {
+        let counts: Vec<u64> = self
+            .buckets
+            .iter()
+            .map(|b| b.load(Ordering::Relaxed))
+            .collect();
+        let total: u64 = counts.iter().sum();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (i, count) in counts.iter().enumerate() {
+            seen += count;
+            if seen >= rank {
+                return Some(
+                    LATENCY_BOUNDS_MS
+                        .get(i)
+                        .copied()
+                        .unwrap_or_else(|| self.max_us.load(Ordering::Relaxed) as f64 / 1000.0),
+                );
+            }
+        }
+        None
+    }
 }
 
 /// Per-tool figures, keyed by tool name.
@@ -110,6 +148,12 @@ impl ToolStats {
         }
         figures.total_us.fetch_add(us, Ordering::Relaxed);
         figures.max_us.fetch_max(us, Ordering::Relaxed);
+        let ms = us as f64 / 1000.0;
+        let bucket = LATENCY_BOUNDS_MS
+            .iter()
+            .position(|bound| ms <= *bound)
+            .unwrap_or(LATENCY_BOUNDS_MS.len());
+        figures.buckets[bucket].fetch_add(1, Ordering::Relaxed);
     }
 
     fn figures(&self, tool: &str) -> Arc<ToolFigures> {

@@ -13,6 +13,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use reqwest::Method;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Map, Value};
+use std::fmt::Write;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -75,6 +76,49 @@ pub struct RenderedRequest {
     pub upstream: Arc<Upstream>,
     /// Names of query entries holding secrets (shown as `***` when the request is printed).
     pub secret_query: Vec<String>,
+}
+
+impl RenderedRequest {
+    /// The request as HTTP text; sensitive header values (secrets) are shown as `***`.
+    pub fn describe(&self) -> String {
+        let mut url = self.url.clone();
+        if !self.secret_query.is_empty() {
+            let pairs: Vec<(String, String)> = self
+                .url
+                .query_pairs()
+                .map(|(k, v)| {
+                    let masked = self.secret_query.iter().any(|s| *s == k);
+                    (
+                        k.into_owned(),
+                        if masked {
+                            "***".to_owned()
+                        } else {
+                            v.into_owned()
+                        },
+                    )
+                })
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(pairs);
+        }
+        let mut out = format!("{} {}\n", self.method, url);
+        for (name, value) in &self.headers {
+            let shown = if value.is_sensitive() {
+                "***".to_owned()
+            } else {
+                String::from_utf8_lossy(value.as_bytes()).into_owned()
+            };
+            let _ = writeln!(out, "{name}: {shown}");
+        }
+        if let Some(body) = &self.body {
+            let _ = writeln!(
+                out,
+                "\n{}",
+                serde_json::to_string_pretty(body).unwrap_or_default()
+            );
+        }
+        let _ = writeln!(out, "\n# timeout: {} ms", self.timeout.as_millis());
+        out
+    }
 }
 
 impl RequestTemplate {

@@ -136,6 +136,25 @@ impl CircuitBreaker {
         };
     }
 
+    /// The state for operators: `closed`, `open` (with the time left) or `half-open`.
+    pub fn describe(&self) -> (&'static str, Option<Duration>) {
+        let Ok(state) = self.state.lock() else {
+            return ("unknown", None);
+        };
+        match *state {
+            BreakerState::Closed { .. } => ("closed", None),
+            BreakerState::Open { until } => {
+                let left = until.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    ("half-open", None)
+                } else {
+                    ("open", Some(left))
+                }
+            }
+            BreakerState::HalfOpen { .. } => ("half-open", None),
+        }
+    }
+
     /// An admitted call was abandoned (its caller cancelled it) before it said anything about
     /// the upstream: a probe in flight is given back, so the next call may probe instead of
     /// the breaker waiting for an outcome that will never come.

@@ -35,11 +35,18 @@ pub fn find(keys: &[ApiKey], presented: &str) -> Option<Caller> {
             found = Some(key);
         }
     }
-    found.map(|key| Caller {
-        id: key.id.clone(),
-        org: key.org.clone(),
-        tier: key.tier.clone(),
-        claims: serde_json::Value::Null,
-        tools: key.tools.clone(),
-    })
+    found.map(ApiKey::caller)
+}
+
+impl ApiKey {
+    /// The caller this key authenticates.
+    pub fn caller(&self) -> Caller {
+        Caller {
+            id: self.id.clone(),
+            org: self.org.clone(),
+            tier: self.tier.clone(),
+            claims: serde_json::Value::Null,
+            tools: self.tools.clone(),
+        }
+    }
 }

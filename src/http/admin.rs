@@ -17,26 +17,84 @@ use subtle::ConstantTimeEq;
 /// Shown in place of every secret.
 const MASK: &str = "***";
 
+/// Where the admin key may be presented.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum KeyFrom {
+    /// `Authorization: Bearer <key>` only: what scripts send, and the only form accepted by
+    /// anything that acts (a browser never adds it on its own, so no cross-site request can).
+    Bearer,
+    /// Also `Authorization: Basic` with the key as password: the browser's own login prompt,
+    /// accepted for the console's read-only pages.
+    BearerOrBasic,
+}
+
 /// `Ok` when the request carries the admin key; else the answer to send (404 when the admin
 /// endpoints are off, 401 for a missing or wrong key).
 fn authorize(req: &HttpRequest, config: &RuntimeConfig) -> Result<(), HttpResponse> {
+    check_key(req, config, KeyFrom::Bearer).map_err(|refusal| refusal.json())
+}
+
+/// Why an admin request was refused.
+#[derive(Debug)]
+pub(super) enum KeyRefusal {
+    /// No `admin.key` is configured.
+    Off,
+    /// The key is missing or wrong.
+    Unauthorized,
+}
+
+impl KeyRefusal {
+    /// The JSON answer of the admin API.
+    pub(super) fn json(&self) -> HttpResponse {
+        match self {
+            Self::Off => HttpResponse::NotFound().json(json!({
+                "error": { "code": "invalid_request", "message": "the admin endpoints are off: set admin.key" }
+            })),
+            Self::Unauthorized => HttpResponse::Unauthorized()
+                .insert_header(("WWW-Authenticate", "Bearer realm=\"toolgate-admin\""))
+                .json(json!({ "error": { "code": "unauthorized", "message": "the admin key is missing or wrong" } })),
+        }
+    }
+}
+
+/// Checks the admin key presented as `from` allows, in constant time.
+pub(super) fn check_key(
+    req: &HttpRequest,
+    config: &RuntimeConfig,
+    from: KeyFrom,
+) -> Result<(), KeyRefusal> {
     let Some(expected) = config.admin_key else {
-        return Err(HttpResponse::NotFound().json(json!({
-            "error": { "code": "invalid_request", "message": "the admin endpoints are off: set admin.key" }
-        })));
+        return Err(KeyRefusal::Off);
     };
-    let presented = req
+    let header = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|key| crate::auth::api_key::digest(key.trim()));
-    match presented {
+        .unwrap_or("");
+    let presented = match header.split_once(' ') {
+        Some((scheme, key)) if scheme.eq_ignore_ascii_case("bearer") => Some(key.trim().to_owned()),
+        Some((scheme, encoded))
+            if from == KeyFrom::BearerOrBasic && scheme.eq_ignore_ascii_case("basic") =>
+        {
+            basic_password(encoded.trim())
+        }
+        _ => None,
+    };
+    match presented.map(|key| crate::auth::api_key::digest(&key)) {
         Some(digest) if bool::from(digest.ct_eq(&expected)) => Ok(()),
-        _ => Err(HttpResponse::Unauthorized()
-            .insert_header(("WWW-Authenticate", "Bearer realm=\"toolgate-admin\""))
-            .json(json!({ "error": { "code": "unauthorized", "message": "the admin key is missing or wrong" } }))),
+        _ => Err(KeyRefusal::Unauthorized),
     }
+}
+
+/// The password of HTTP Basic credentials (the user name is ignored).
+fn basic_password(encoded: &str) -> Option<String> {
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
 }
 
 /// `GET /admin/config`.

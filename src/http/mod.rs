@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod console;
 mod guard;
 mod health;
 mod legacy;
@@ -160,6 +161,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/config", web::get().to(admin::config))
         .route("/admin/tools", web::get().to(admin::tools))
         .route("/admin/reload", web::post().to(admin::reload))
+        .configure(console::routes)
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
         .route(
             &format!("{}/{{resource:.*}}", auth::METADATA_PATH),
