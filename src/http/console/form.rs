@@ -305,9 +305,7 @@ mod tests {
                 "address": { "type": "object", "properties": { "city": { "type": "string" } } }
             }
         }));
-        assert!(
-            html.contains("<label for=\"arg-1\">id <span class=\"req\">(required)</span></label>")
-        );
+        assert!(html.contains(">id <span class=\"req\">(required)</span></label>"));
         assert!(html.contains("The &lt;id&gt;"));
         assert!(html.contains("<option value=\"closed\">closed</option>"));
         assert!(html.contains("type=\"number\""));
