@@ -70,6 +70,19 @@ impl Caller {
         self.tools.as_ref().is_none_or(|filter| filter.allows(tool))
     }
 
+    /// The `caller` label of the metrics, whose values stay bounded by the config: an API key's
+    /// id, `anonymous` on an open gateway (or the console's caller), and for JWT callers
+    /// (whose subjects have no bound) `jwt:<org>`, or `jwt` when the token names no org.
+    pub fn metrics_label(&self) -> String {
+        if self.claims.is_null() {
+            self.id.clone()
+        } else if self.org.is_empty() {
+            "jwt".to_owned()
+        } else {
+            format!("jwt:{}", self.org)
+        }
+    }
+
     /// The value of `caller.<path>`, or `None` when absent.
     pub fn field(&self, path: &[String]) -> Option<Value> {
         let (first, rest) = path.split_first()?;
@@ -86,5 +99,28 @@ impl Caller {
             }
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metrics_labels_name_keys_and_orgs_never_token_subjects() {
+        let key = Caller {
+            id: "ops".into(),
+            ..Caller::anonymous("standard")
+        };
+        assert_eq!(key.metrics_label(), "ops");
+        assert_eq!(Caller::anonymous("standard").metrics_label(), "anonymous");
+        let mut jwt = Caller {
+            id: "user-4711".into(),
+            claims: serde_json::json!({ "sub": "user-4711" }),
+            ..Caller::anonymous("standard")
+        };
+        assert_eq!(jwt.metrics_label(), "jwt");
+        jwt.org = "acme".into();
+        assert_eq!(jwt.metrics_label(), "jwt:acme");
     }
 }

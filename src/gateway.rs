@@ -372,6 +372,8 @@ struct CallRecord {
     tool_label: String,
     name: String,
     caller: String,
+    /// The `caller` label of the metrics (bounded: see [`Caller::metrics_label`]).
+    caller_label: String,
     request_id: String,
     started: Instant,
     done: bool,
@@ -398,6 +400,7 @@ impl CallRecord {
             tool_label: tool_label.to_owned(),
             name: name.to_owned(),
             caller: caller.id.clone(),
+            caller_label: caller.metrics_label(),
             request_id: request_id.to_owned(),
             started: Instant::now(),
             done: false,
@@ -424,7 +427,7 @@ impl CallRecord {
         self.metrics.in_flight.dec();
         self.metrics.record_call(
             &self.tool_label,
-            &self.caller,
+            &self.caller_label,
             outcome,
             self.started.elapsed(),
         );
