@@ -194,6 +194,7 @@ impl Gateway {
             if let Ok(value) = HeaderValue::from_str(request_id) {
                 request.headers.insert(REQUEST_ID, value);
             }
+            crate::trace::inject(&mut request.headers);
             match self.forwarder.open(request, tool.stream).await? {
                 Answer::Whole(answer) => Ok(Opened::Done(tool.response.shape(&answer)?)),
                 Answer::Lines(lines) => Ok(Opened::Lines(Box::new(OpenCall {
@@ -249,6 +250,8 @@ impl Gateway {
             )
             .with_details(serde_json::json!({ "uri": uri })));
         };
+        let mut request = request;
+        crate::trace::inject(&mut request.headers);
         let answer = self.forwarder.send(request).await?;
         let value = parse_body(&answer);
         let text = value_text(&value).into_owned();

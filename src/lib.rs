@@ -22,6 +22,7 @@ pub mod resilience;
 pub mod shape;
 pub mod template;
 pub mod tool;
+pub mod trace;
 pub mod upstream;
 pub mod uri_template;
 pub mod validate;

@@ -44,7 +44,8 @@ pub async fn middleware(
     let id = accepted_id(&req);
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
-    let mut response = next.call(req).await?;
+    let trace = crate::trace::TraceContext::from_headers(req.headers());
+    let mut response = crate::trace::scope(trace, next.call(req)).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
             .headers_mut()
