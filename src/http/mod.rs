@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod console;
+mod conn;
 mod guard;
 mod health;
 mod legacy;
@@ -14,9 +15,10 @@ mod session;
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::Gateway;
 use crate::reload::{ReloadState, Reloader};
+use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -70,28 +72,49 @@ pub fn serve(
     state.gateway.spawn_maintenance();
     let draining = state.clone();
     let data = web::Data::from(state);
-    let mut server = HttpServer::new(move || {
-        App::new()
-            .app_data(data.clone())
-            .wrap(actix_web::middleware::from_fn(observe::middleware))
-            .configure(routes)
-    })
-    // Graceful shutdown (see `drain_on_signal`): finish calls in flight for up to 10 s.
-    .shutdown_timeout(10)
-    .disable_signals()
-    // A client must send its request head within 5 s (slow-loris protection).
-    .client_request_timeout(std::time::Duration::from_secs(5))
-    .client_disconnect_timeout(std::time::Duration::from_secs(1))
-    .keep_alive(std::time::Duration::from_secs(75))
-    // A client that closes its connection while its request is being served ends the
-    // request: the handler (and the upstream call it awaits) is dropped at once instead of
-    // running to completion for nobody.
-    .h1_allow_half_closed(false);
-    if let Some(workers) = workers {
-        server = server.workers(workers.max(1));
-    }
+    let addr = listener.local_addr()?;
     let listening = listener.try_clone()?;
-    let server = server.listen(listener)?.run();
+    let mut builder = actix_server::Server::build()
+        // Graceful shutdown (see `drain_on_signal`): finish calls in flight for up to 10 s.
+        .shutdown_timeout(10)
+        .disable_signals();
+    if let Some(workers) = workers {
+        builder = builder.workers(workers.max(1));
+    }
+    let server = builder
+        .listen("toolgate", listener, move || {
+            let data = data.clone();
+            let app = App::new()
+                .app_data(data)
+                .wrap(actix_web::middleware::from_fn(observe::middleware))
+                .configure(routes)
+                .into_factory()
+                .map_err(|err: actix_web::Error| err.error_response());
+            let http = actix_http::HttpService::build()
+                // A client must send each request head within 5 s of its first byte
+                // (slow-loris protection; `conn::HeadDeadline` times the heads after the first).
+                .client_request_timeout(conn::HEAD_TIMEOUT)
+                .client_disconnect_timeout(std::time::Duration::from_secs(1))
+                .keep_alive(std::time::Duration::from_secs(75))
+                // A client that closes its connection while its request is being served ends
+                // the request: the handler (and the upstream call it awaits) is dropped at once
+                // instead of running to completion for nobody.
+                .h1_allow_half_closed(false)
+                .local_addr(addr)
+                .finish(actix_service::map_config(app, |()| {
+                    actix_web::dev::AppConfig::default()
+                }));
+            actix_service::fn_service(|io: actix_web::rt::net::TcpStream| {
+                let peer = io.peer_addr().ok();
+                std::future::ready(Ok::<_, actix_http::error::DispatchError>((
+                    conn::HeadDeadline::new(io),
+                    actix_http::Protocol::Http1,
+                    peer,
+                )))
+            })
+            .and_then(http)
+        })?
+        .run();
     drain_on_signal(draining, server.handle(), listening);
     Ok(server)
 }
