@@ -1,4 +1,6 @@
-//! Origin and Host checks against DNS rebinding (MCP transport security), and body limits.
+//! Origin and Host checks against DNS rebinding (MCP transport security). Every value is
+//! decided on: a missing Host (HTTP/1.1), a repeated Host or Origin, or a value that is not
+//! visible ASCII is refused with 400, a host or site that is not allowed with 403.
 
 use crate::config::ServerSettings;
 use actix_web::HttpRequest;
@@ -12,6 +14,8 @@ pub enum Refusal {
     Origin(String),
     /// The `Host` header names a host that is not allowed.
     Host(String),
+    /// `Host` or `Origin` is missing (Host on HTTP/1.1), repeated, or not visible ASCII.
+    Malformed(&'static str),
 }
 
 impl Refusal {
@@ -26,30 +30,88 @@ impl Refusal {
                     "Host '{host}' is not allowed: add it to server.allowed_hosts or set server.public_url"
                 )
             }
+            Self::Malformed(what) => (*what).to_owned(),
         }
     }
+
+    /// The error code of the refusal: 400 for a malformed header, 403 for a refused site.
+    pub fn code(&self) -> crate::error::ErrorCode {
+        match self {
+            Self::Malformed(_) => crate::error::ErrorCode::InvalidRequest,
+            _ => crate::error::ErrorCode::Forbidden,
+        }
+    }
+}
+
+/// The one value of header `name`: `Ok(None)` when absent; refused when repeated or when it is
+/// not visible ASCII (spaces and tabs allowed inside).
+fn single_value<'r>(
+    req: &'r HttpRequest,
+    name: &actix_web::http::header::HeaderName,
+    repeated: &'static str,
+    malformed: &'static str,
+) -> Result<Option<&'r str>, Refusal> {
+    let mut values = req.headers().get_all(name);
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Refusal::Malformed(repeated));
+    }
+    let text = first
+        .to_str()
+        .ok()
+        .filter(|v| {
+            !v.trim().is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_graphic() || b == b' ' || b == b'\t')
+        })
+        .ok_or(Refusal::Malformed(malformed))?;
+    Ok(Some(text.trim()))
 }
 
 /// Checks `Host` and (when present) `Origin`: loopback names, `public_url` and the configured
 /// lists are allowed; anything else is refused.
 pub fn check(req: &HttpRequest, settings: &ServerSettings) -> Result<(), Refusal> {
     let public = settings.public_url.as_ref();
-    if let Some(host) = req.headers().get(HOST).and_then(|h| h.to_str().ok()) {
-        let host = host.trim().to_ascii_lowercase();
-        let allowed = settings
-            .allowed_hosts
-            .iter()
-            .any(|h| h == "*" || *h == host || *h == strip_port(&host))
-            || is_loopback_host(strip_port(&host))
-            || public
-                .and_then(Url::host_str)
-                .is_some_and(|p| p.eq_ignore_ascii_case(strip_port(&host)));
-        if !allowed {
-            return Err(Refusal::Host(host));
+    let host = single_value(
+        req,
+        &HOST,
+        "the request has more than one Host header",
+        "the Host header is empty or not visible ASCII",
+    )?;
+    match host {
+        Some(host) => {
+            let host = host.to_ascii_lowercase();
+            if Url::parse(&format!("http://{host}/")).is_err() {
+                return Err(Refusal::Malformed("the Host header is not a host[:port]"));
+            }
+            let allowed = settings
+                .allowed_hosts
+                .iter()
+                .any(|h| h == "*" || *h == host || *h == strip_port(&host))
+                || is_loopback_host(strip_port(&host))
+                || public
+                    .and_then(Url::host_str)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(strip_port(&host)));
+            if !allowed {
+                return Err(Refusal::Host(host));
+            }
         }
+        // HTTP/1.1 requires Host (RFC 9112 §3.2); HTTP/1.0 clients may leave it out.
+        None if req.version() >= actix_web::http::Version::HTTP_11 => {
+            return Err(Refusal::Malformed("the request has no Host header"));
+        }
+        None => {}
     }
-    if let Some(origin) = req.headers().get(ORIGIN) {
-        let origin = origin.to_str().unwrap_or("").trim().to_ascii_lowercase();
+    let origin = single_value(
+        req,
+        &ORIGIN,
+        "the request has more than one Origin header",
+        "the Origin header is empty or not visible ASCII",
+    )?;
+    if let Some(origin) = origin {
+        let origin = origin.to_ascii_lowercase();
         let allowed = settings.allowed_origins.contains(&origin)
             || Url::parse(&origin).is_ok_and(|url| {
                 url.host_str().is_some_and(is_loopback_host)

@@ -227,3 +227,27 @@ pub async fn legacy_call(gateway: &GatewayUnderTest, tool: &str, arguments: Valu
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }
+
+/// Sends `request` as raw bytes on a fresh connection to the gateway (to send what HTTP
+/// clients refuse to: repeated or malformed headers) and returns the answer's status code.
+pub async fn raw_status(gateway: &GatewayUnderTest, request: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = gateway.url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 1024];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut chunk))
+            .await
+            .expect("no answer within 5 s")
+            .unwrap();
+        assert!(n > 0, "connection closed without an answer");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let line = String::from_utf8_lossy(&answer).to_string();
+    line.split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {line}"))
+}

@@ -330,7 +330,7 @@ async fn admit(
     let config = state.gateway.config();
     if let Err(refusal) = guard::check(req, &config.server) {
         return Err(http_error(&CallError::new(
-            ErrorCode::Forbidden,
+            refusal.code(),
             refusal.message(),
         )));
     }
