@@ -393,7 +393,9 @@ impl CallRecord {
         metrics.in_flight.inc();
         // Tools that do not exist are not counted by name: a caller could invent names
         // without bound.
-        let tool_label = if config.tool(name).is_some() {
+        // A tool the caller may not use is labelled exactly like a missing one: `/metrics`
+        // must not tell which hidden tools exist.
+        let tool_label = if config.tool(name).is_some() && caller.may_use(name) {
             name
         } else {
             "(unknown)"

@@ -101,6 +101,8 @@ pub struct RuntimeConfig {
     pub auth: Authenticator,
     /// SHA-256 of the admin key; `None` turns the admin endpoints off.
     pub admin_key: Option<[u8; 32]>,
+    /// `GET /metrics` needs the admin key (`admin.protect_metrics`).
+    pub protect_metrics: bool,
     /// RFC 9728 protected-resource metadata, when JWT auth is configured.
     pub resource_metadata: Option<serde_json::Value>,
     /// Rate limits.

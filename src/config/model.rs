@@ -58,6 +58,10 @@ pub struct AdminSection {
     /// The admin key, sent as `Authorization: Bearer <key>`; normally `${TOOLGATE_ADMIN_KEY}`.
     #[schemars(with = "String")]
     pub key: Text,
+    /// When true, `GET /metrics` also needs the admin key (default false: `/metrics` is open,
+    /// so bind the gateway where only the scraper reaches it, or turn this on).
+    #[serde(default)]
+    pub protect_metrics: bool,
 }
 
 /// `server:`: where and how the gateway listens.

@@ -30,7 +30,7 @@ pub(super) enum KeyFrom {
 
 /// `Ok` when the request carries the admin key; else the answer to send (404 when the admin
 /// endpoints are off, 401 for a missing or wrong key).
-fn authorize(req: &HttpRequest, config: &RuntimeConfig) -> Result<(), HttpResponse> {
+pub(super) fn authorize(req: &HttpRequest, config: &RuntimeConfig) -> Result<(), HttpResponse> {
     check_key(req, config, KeyFrom::Bearer).map_err(|refusal| refusal.json())
 }
 

@@ -75,9 +75,14 @@ pub async fn middleware(
     Ok(response)
 }
 
-/// `GET /metrics`: Prometheus text.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// `GET /metrics`: Prometheus text (behind the admin key when `admin.protect_metrics` is on).
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let config = state.gateway.config();
+    if config.protect_metrics
+        && let Err(refusal) = super::admin::authorize(&req, &config)
+    {
+        return refusal;
+    }
     let metrics = state.gateway.metrics();
     let reload = &state.reload;
     let ok = reload.reloads_ok.load(std::sync::atomic::Ordering::Relaxed);

@@ -79,6 +79,12 @@ impl Compiler<'_> {
         let catalogue = self.catalogue(sources, &upstreams, &mut limits);
         RuntimeConfig {
             server,
+            protect_metrics: admin_key.is_some()
+                && main
+                    .file
+                    .admin
+                    .as_ref()
+                    .is_some_and(|a| a.value.protect_metrics),
             admin_key,
             auth,
             resource_metadata,
