@@ -3,8 +3,8 @@
 
 mod admin;
 mod auth;
-mod console;
 mod conn;
+mod console;
 mod guard;
 mod health;
 mod legacy;
