@@ -126,15 +126,10 @@ impl RequestTemplate {
     pub fn render(&self, args: &Value, caller: &Caller) -> Result<RenderedRequest, CallError> {
         let ctx = Context { args, caller };
         let path = self.render_path(&ctx)?;
-        let mut url_text = format!("{}{}", self.upstream.base_prefix(), path);
         let query = self.render_query(&ctx)?;
-        if !query.is_empty() {
-            url_text.push('?');
-            url_text.push_str(&query);
-        }
         let url = self
             .upstream
-            .contain(&url_text)
+            .request_url(&path, &query)
             .map_err(|msg| CallError::new(crate::error::ErrorCode::InvalidParameters, msg))?;
         let mut headers = self.upstream.headers_for(&caller.org).clone();
         for (name, template) in &self.headers {

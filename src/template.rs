@@ -92,7 +92,8 @@ impl<'a> Context<'a> {
 pub fn value_text(value: &Value) -> Cow<'_, str> {
     match value {
         Value::String(s) => Cow::Borrowed(s),
-        other => Cow::Owned(other.to_string()),
+        // Through serde_json's writer, not `Display`, which goes through `fmt` per token.
+        other => Cow::Owned(serde_json::to_string(other).unwrap_or_default()),
     }
 }
 

@@ -36,31 +36,53 @@ impl Upstream {
         self.headers_by_org.get(org).unwrap_or(&self.headers)
     }
 
-    /// The base URL without a trailing slash, to which a rendered path (`/...`) is appended.
-    pub fn base_prefix(&self) -> &str {
-        self.base_url.as_str().trim_end_matches('/')
+    /// The URL of a rendered request: the base URL with `path` (rendered, every placeholder
+    /// percent-encoded as one segment, starting with `/`) appended below the base path, and
+    /// `query` (form-encoded; empty for none). Only the path and query are parsed: the scheme,
+    /// host and port are the base URL's own, so the request cannot leave this upstream's
+    /// origin; [`contain`](Self::contain)'s path rule is checked as well.
+    pub fn request_url(&self, path: &str, query: &str) -> Result<Url, String> {
+        let base_path = self.base_url.path().trim_end_matches('/');
+        let mut full_path = String::with_capacity(base_path.len() + path.len());
+        full_path.push_str(base_path);
+        full_path.push_str(path);
+        let mut url = self.base_url.clone();
+        url.set_path(&full_path);
+        url.set_query((!query.is_empty()).then_some(query));
+        self.check_inside(&url)?;
+        Ok(url)
     }
 
-    /// Parses a rendered URL and checks that it stays inside this upstream: same scheme, host
-    /// and port, and a path below the base path.
+    /// Parses a URL and checks that it stays inside this upstream: same scheme, host and
+    /// port, and a path below the base path.
     pub fn contain(&self, url_text: &str) -> Result<Url, String> {
         let url = Url::parse(url_text).map_err(|e| format!("the rendered URL is invalid: {e}"))?;
         let same_origin = url.scheme() == self.base_url.scheme()
             && url.host_str() == self.base_url.host_str()
             && url.port_or_known_default() == self.base_url.port_or_known_default();
+        if !same_origin {
+            return Err(self.leaves());
+        }
+        self.check_inside(&url)?;
+        Ok(url)
+    }
+
+    /// A path below the base path, no user info, no fragment.
+    fn check_inside(&self, url: &Url) -> Result<(), String> {
         let base_path = self.base_url.path().trim_end_matches('/');
         let inside = url.path() == base_path
             || url
                 .path()
                 .strip_prefix(base_path)
                 .is_some_and(|rest| rest.starts_with('/'));
-        if same_origin && inside && url.username().is_empty() && url.fragment().is_none() {
-            Ok(url)
+        if inside && url.username().is_empty() && url.fragment().is_none() {
+            Ok(())
         } else {
-            Err(format!(
-                "the rendered request would leave upstream '{}'",
-                self.name
-            ))
+            Err(self.leaves())
         }
+    }
+
+    fn leaves(&self) -> String {
+        format!("the rendered request would leave upstream '{}'", self.name)
     }
 }

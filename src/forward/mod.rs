@@ -350,7 +350,8 @@ impl Forwarder {
         if response.content_length().is_some_and(|len| len > limit) {
             return Err(Failure::TooLarge);
         }
-        let mut body = BytesMut::new();
+        let expected = response.content_length().unwrap_or(0).min(limit);
+        let mut body = BytesMut::with_capacity(expected as usize);
         while let Some(chunk) = response.chunk().await.map_err(|_| Failure::Broken)? {
             if (body.len() + chunk.len()) as u64 > limit {
                 return Err(Failure::TooLarge);
