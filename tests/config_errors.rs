@@ -906,3 +906,50 @@ upstreams:
     );
     assert!(!run.stdout.contains("very-secret") && !run.stderr.contains("very-secret"));
 }
+
+#[test]
+fn an_unusable_listen_address_is_reported() {
+    for (value, why) in [
+        ("not-an-address", "must be host:port, e.g. 0.0.0.0:8766"),
+        (
+            "127.0.0.1:99999",
+            "needs a port from 1 to 65535, e.g. 0.0.0.0:8766",
+        ),
+    ] {
+        let yaml = format!("server:\n  listen: \"{value}\"\nupstreams: {{}}\n");
+        assert_problems(
+            &yaml,
+            &[(
+                &format!("\"{value}\""),
+                &format!("server.listen '{value}' {why}"),
+            )],
+        );
+    }
+}
+
+#[test]
+fn framing_and_hop_by_hop_headers_are_refused() {
+    let yaml = r#"
+upstreams:
+  crm:
+    base_url: "http://127.0.0.1:9101"
+    headers: { Connection: "close" }
+tools:
+  - name: t
+    description: d
+    input_schema: { type: object, properties: { h: { type: string } } }
+    request:
+      upstream: crm
+      path: /x
+      headers: { Host: "{{args.h}}", Transfer-Encoding: "chunked" }
+"#;
+    let why = "cannot be configured: toolgate sets the framing and hop-by-hop headers (Host, Content-Length, Transfer-Encoding, Connection, ...) itself";
+    assert_problems(
+        yaml,
+        &[
+            ("\"close\"", &format!("header 'Connection' {why}")),
+            ("\"{{args.h}}\"", &format!("header 'Host' {why}")),
+            ("\"chunked\"", &format!("header 'Transfer-Encoding' {why}")),
+        ],
+    );
+}

@@ -236,6 +236,31 @@ impl Compiler<'_> {
     }
 }
 
+/// Headers that frame the message or concern only one hop: toolgate sets them itself, and
+/// letting a config (or an argument) set them would let a caller pick the Host or truncate
+/// the body on the wire.
+const RESERVED_HEADERS: [&str; 11] = [
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "upgrade",
+    "proxy-authorization",
+    "proxy-authenticate",
+];
+
+/// Why a configured header name is refused, if it is.
+fn reserved_header(name: &str) -> Option<String> {
+    RESERVED_HEADERS
+        .iter()
+        .any(|reserved| name.eq_ignore_ascii_case(reserved))
+        .then(|| format!("header '{name}' cannot be configured: toolgate sets the framing and hop-by-hop headers (Host, Content-Length, Transfer-Encoding, Connection, ...) itself"))
+}
+
 /// A short hash of every source file's content: the config version.
 fn version(sources: &[Source]) -> String {
     let mut hasher = Sha256::new();

@@ -57,6 +57,11 @@ impl Compiler<'_> {
         }
         let mut headers = Vec::new();
         for (name, text) in &request.headers {
+            if let Some(message) = super::reserved_header(name) {
+                self.problem(&text.referenced, message);
+                ok = false;
+                continue;
+            }
             let header = HeaderName::from_bytes(name.as_bytes());
             let template = self.template(text, schema);
             match (header, template) {

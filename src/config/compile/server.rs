@@ -39,7 +39,16 @@ impl Compiler<'_> {
         let listen = section
             .listen
             .as_ref()
-            .and_then(|t| self.text(t))
+            .and_then(|t| {
+                let value = self.text(t)?;
+                match listen_problem(&value) {
+                    None => Some(value),
+                    Some(why) => {
+                        self.problem(&t.referenced, format!("server.listen '{value}' {why}"));
+                        None
+                    }
+                }
+            })
             .unwrap_or_else(|| DEFAULT_LISTEN.into());
         let public_url = section.public_url.as_ref().and_then(|text| {
             let value = self.text(text)?;
@@ -112,5 +121,60 @@ impl Compiler<'_> {
             hasher.update(key.digest);
         }
         server.session_secret = hasher.finalize().to_vec();
+    }
+}
+
+/// Why a `server.listen` value cannot be listened on, if it cannot: it must be `host:port`
+/// (an IP address, `[IPv6]` or a host name) with a port from 1 to 65535.
+fn listen_problem(value: &str) -> Option<&'static str> {
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return Some("must be host:port, e.g. 0.0.0.0:8766");
+    };
+    if !matches!(port.parse::<u16>(), Ok(1..)) {
+        return Some("needs a port from 1 to 65535, e.g. 0.0.0.0:8766");
+    }
+    let host_ok = if let Some(inner) = host.strip_prefix('[') {
+        inner
+            .strip_suffix(']')
+            .is_some_and(|ip| ip.parse::<std::net::Ipv6Addr>().is_ok())
+    } else {
+        host.parse::<std::net::Ipv4Addr>().is_ok()
+            || (!host.is_empty()
+                && host.split('.').all(|label| {
+                    !label.is_empty()
+                        && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                }))
+    };
+    (!host_ok).then_some(
+        "has no valid host: write an IP address, [IPv6 address] or host name before the port",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::listen_problem;
+
+    #[test]
+    fn listen_values() {
+        for good in [
+            "0.0.0.0:8766",
+            "127.0.0.1:1",
+            "[::1]:8766",
+            "localhost:80",
+            "gw-1.internal:65535",
+        ] {
+            assert_eq!(listen_problem(good), None, "{good}");
+        }
+        for bad in [
+            "not-an-address",
+            "127.0.0.1:99999",
+            "127.0.0.1:0",
+            ":8766",
+            "[::1:80",
+            "a b:80",
+            "1.2.3.4:x",
+        ] {
+            assert!(listen_problem(bad).is_some(), "{bad}");
+        }
     }
 }

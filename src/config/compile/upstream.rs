@@ -106,6 +106,11 @@ impl Compiler<'_> {
         let mut map = HeaderMap::new();
         let mut ok = true;
         for (name, text) in headers {
+            if let Some(message) = super::reserved_header(name) {
+                self.problem(&text.referenced, message);
+                ok = false;
+                continue;
+            }
             let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
                 self.problem(
                     &text.referenced,
