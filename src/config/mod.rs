@@ -117,6 +117,8 @@ pub struct RuntimeConfig {
     pub resources: Vec<Arc<Resource>>,
     /// Resource templates in listing order.
     pub resource_templates: Vec<Arc<ResourceTemplate>>,
+    /// Whether a file says `tools: []`: then a reload to zero tools is meant.
+    pub no_tools_on_purpose: bool,
     /// A short hash of every source file's content.
     pub version: String,
     /// The files this config was read from.

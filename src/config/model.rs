@@ -26,10 +26,12 @@ pub struct ConfigFile {
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, UpstreamSection>")]
     pub upstreams: BTreeMap<String, Spanned<UpstreamSection>>,
-    /// The tools the gateway serves, in listing order.
+    /// The tools the gateway serves, in listing order. A reload that would leave no tool at
+    /// all is refused unless a file says `tools: []` (an empty or comment-only file is far
+    /// more likely a mistake than a wish to serve nothing).
     #[serde(default)]
     #[schemars(with = "Vec<ToolSection>")]
-    pub tools: Vec<Spanned<ToolSection>>,
+    pub tools: Option<Vec<Spanned<ToolSection>>>,
     /// Read-only data exposed as MCP resources.
     #[serde(default)]
     #[schemars(with = "Vec<ResourceSection>")]

@@ -153,6 +153,7 @@ impl Reloader {
             }
         };
         let current = self.gateway.config();
+        let loaded = loaded.and_then(|new| refuse_losing_every_tool(&current, new, &self.path));
         match loaded {
             Ok(new) if new.version == current.version => {
                 if !self.state.status().ok {
@@ -209,4 +210,27 @@ impl Reloader {
 
 fn descriptors(tools: &[Arc<crate::tool::Tool>]) -> Vec<&Value> {
     tools.iter().map(|t| &t.mcp_descriptor).collect()
+}
+
+/// A config that would remove every serving tool, without a file saying `tools: []`, is an
+/// error: most likely an emptied, whitespace-only or comment-only file.
+fn refuse_losing_every_tool(
+    current: &config::RuntimeConfig,
+    new: config::RuntimeConfig,
+    path: &std::path::Path,
+) -> Result<config::RuntimeConfig, ConfigError> {
+    if new.tools.is_empty() && !current.tools.is_empty() && !new.no_tools_on_purpose {
+        return Err(ConfigError {
+            problems: vec![config::Problem {
+                file: path.display().to_string(),
+                line: 0,
+                column: 0,
+                message: format!(
+                    "the new config has no tools (the serving one has {}); write `tools: []` to serve none on purpose. The serving config is kept",
+                    current.tools.len()
+                ),
+            }],
+        });
+    }
+    Ok(new)
 }

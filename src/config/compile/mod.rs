@@ -95,6 +95,9 @@ impl Compiler<'_> {
             resources: catalogue.resources,
             resource_templates: catalogue.resource_templates,
             version: version(sources),
+            no_tools_on_purpose: sources
+                .iter()
+                .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty)),
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
         }
     }
@@ -133,7 +136,7 @@ impl Compiler<'_> {
         let mut tool_names = HashSet::new();
         for source in sources {
             self.file = source.name.clone();
-            for section in &source.file.tools {
+            for section in source.file.tools.iter().flatten() {
                 let name = &section.value.name;
                 if !tool_names.insert(name.value.clone()) {
                     self.problem(
