@@ -170,7 +170,9 @@ fn drain_on_signal(
 
 /// Every route of the gateway.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    for path in ["/", "/mcp", "/v1", "/v1/mcp"] {
+    // Each endpoint answers with and without a trailing slash (the Junis guide registers
+    // `https://mcp.example.com/`-style URLs).
+    for path in ["/", "/mcp", "/mcp/", "/v1", "/v1/", "/v1/mcp", "/v1/mcp/"] {
         cfg.service(
             web::resource(path)
                 .route(web::post().to(mcp::post))
@@ -178,10 +180,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::delete().to(mcp::delete)),
         );
     }
-    cfg.route("/health", web::get().to(health::health))
-        .route("/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(observe::metrics))
-        .route("/admin/config", web::get().to(admin::config))
+    for slash in ["", "/"] {
+        cfg.route(&format!("/health{slash}"), web::get().to(health::health))
+            .route(&format!("/ready{slash}"), web::get().to(health::ready))
+            .route(&format!("/metrics{slash}"), web::get().to(observe::metrics));
+    }
+    cfg.route("/admin/config", web::get().to(admin::config))
         .route("/admin/tools", web::get().to(admin::tools))
         .route("/admin/reload", web::post().to(admin::reload))
         .configure(console::routes)
