@@ -754,7 +754,7 @@ COMPONENTS = [
 ]
 # Self instructions summed over groups of functions.
 SELF_GROUPS = [
-    ("malloc/free (self, all callers)", r"^(malloc|free|_int_malloc|_int_free|malloc_consolidate|unlink_chunk.*|realloc|_int_realloc|cfree|__libc_malloc|__libc_free)$"),
+    ("malloc/free (self, all callers; glibc or mimalloc)", r"^(malloc|free|_int_malloc|_int_free|malloc_consolidate|unlink_chunk.*|realloc|_int_realloc|cfree|__libc_malloc|__libc_free|_?mi_[a-z_]+)$"),
     ("memcpy/memmove/memset (self; rep-string iterations count one each)", r"^__mem(cpy|move|set)"),
 ]
 
