@@ -40,7 +40,7 @@ impl Upstream {
     /// percent-encoded as one segment, starting with `/`) appended below the base path, and
     /// `query` (form-encoded; empty for none). Only the path and query are parsed: the scheme,
     /// host and port are the base URL's own, so the request cannot leave this upstream's
-    /// origin; [`contain`](Self::contain)'s path rule is checked as well.
+    /// origin; the path must stay below the base path as well.
     pub fn request_url(&self, path: &str, query: &str) -> Result<Url, String> {
         let base_path = self.base_url.path().trim_end_matches('/');
         let mut full_path = String::with_capacity(base_path.len() + path.len());
@@ -49,20 +49,6 @@ impl Upstream {
         let mut url = self.base_url.clone();
         url.set_path(&full_path);
         url.set_query((!query.is_empty()).then_some(query));
-        self.check_inside(&url)?;
-        Ok(url)
-    }
-
-    /// Parses a URL and checks that it stays inside this upstream: same scheme, host and
-    /// port, and a path below the base path.
-    pub fn contain(&self, url_text: &str) -> Result<Url, String> {
-        let url = Url::parse(url_text).map_err(|e| format!("the rendered URL is invalid: {e}"))?;
-        let same_origin = url.scheme() == self.base_url.scheme()
-            && url.host_str() == self.base_url.host_str()
-            && url.port_or_known_default() == self.base_url.port_or_known_default();
-        if !same_origin {
-            return Err(self.leaves());
-        }
         self.check_inside(&url)?;
         Ok(url)
     }
@@ -78,11 +64,10 @@ impl Upstream {
         if inside && url.username().is_empty() && url.fragment().is_none() {
             Ok(())
         } else {
-            Err(self.leaves())
+            Err(format!(
+                "the rendered request would leave upstream '{}'",
+                self.name
+            ))
         }
-    }
-
-    fn leaves(&self) -> String {
-        format!("the rendered request would leave upstream '{}'", self.name)
     }
 }

@@ -120,14 +120,12 @@ impl Compiler<'_> {
         else {
             return None;
         };
-        let mime_type = section
-            .mime_type
-            .clone()
-            .unwrap_or_else(|| "application/json".into());
-        let mut descriptor = json!({ "uri": uri, "name": name, "mimeType": mime_type });
-        if let Some(description) = &section.description {
-            descriptor["description"] = json!(description);
-        }
+        let (mime_type, descriptor) = resource_descriptor(
+            ("uri", &uri),
+            name,
+            section.mime_type.as_deref(),
+            section.description.as_deref(),
+        );
         Some(Resource {
             uri,
             mime_type,
@@ -217,14 +215,12 @@ impl Compiler<'_> {
         let request = self.request(&section.request, upstreams, Some(&schema));
         let name = self.text(&section.name)?;
         let request = request?;
-        let mime_type = section
-            .mime_type
-            .clone()
-            .unwrap_or_else(|| "application/json".into());
-        let mut descriptor = json!({ "uriTemplate": written, "name": name, "mimeType": mime_type });
-        if let Some(description) = &section.description {
-            descriptor["description"] = json!(description);
-        }
+        let (mime_type, descriptor) = resource_descriptor(
+            ("uriTemplate", &written),
+            name,
+            section.mime_type.as_deref(),
+            section.description.as_deref(),
+        );
         Some(ResourceTemplate {
             uri_template: written,
             template,
@@ -234,6 +230,22 @@ impl Compiler<'_> {
             request,
         })
     }
+}
+
+/// The MCP descriptor of a resource or resource template (`uri` or `uriTemplate` first) and
+/// its MIME type, `application/json` unless configured.
+fn resource_descriptor(
+    (key, address): (&str, &str),
+    name: String,
+    mime_type: Option<&str>,
+    description: Option<&str>,
+) -> (String, Value) {
+    let mime_type = mime_type.unwrap_or("application/json").to_owned();
+    let mut descriptor = json!({ key: address, "name": name, "mimeType": mime_type });
+    if let Some(description) = description {
+        descriptor["description"] = json!(description);
+    }
+    (mime_type, descriptor)
 }
 
 /// MCP annotations implied by the HTTP method.
