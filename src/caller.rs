@@ -37,6 +37,51 @@ impl ToolFilter {
     }
 }
 
+/// How a caller authenticated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallerKind {
+    /// An open gateway: nobody authenticated.
+    Anonymous,
+    /// A configured API key.
+    ApiKey,
+    /// A verified JWT.
+    Jwt,
+}
+
+/// The caller's bearer token (JWT callers only), kept for a token exchange. Never shown:
+/// its `Debug` is `***`, and it is never forwarded upstream.
+#[derive(Clone)]
+pub struct BearerToken(Arc<str>);
+
+impl BearerToken {
+    /// Wraps a verified token.
+    pub fn new(token: &str) -> Self {
+        Self(Arc::from(token))
+    }
+
+    /// The token itself, for the `subject_token` of an exchange only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// Whether a caller may use a tool.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// It may see and call it.
+    Allowed,
+    /// Outside its allow-list: as if the tool did not exist.
+    Hidden,
+    /// A JWT caller whose token lacks these of the tool's required scopes.
+    MissingScopes(Vec<String>),
+}
+
 /// An authenticated (or anonymous) caller.
 #[derive(Clone, Debug)]
 pub struct Caller {
@@ -48,8 +93,15 @@ pub struct Caller {
     pub tier: String,
     /// JWT claims, for `{{caller.claims.X}}` (`null` for other callers).
     pub claims: Value,
-    /// The tools this caller may see and call (`None`: all).
-    pub tools: Option<Arc<ToolFilter>>,
+    /// The tools this caller may see and call: those any of these filters allows (`None`:
+    /// all).
+    pub tools: Option<Vec<Arc<ToolFilter>>>,
+    /// How it authenticated.
+    pub kind: CallerKind,
+    /// The scopes of its token (JWT callers).
+    pub scopes: Vec<String>,
+    /// Its token (JWT callers), for a token exchange.
+    pub token: Option<BearerToken>,
 }
 
 impl Caller {
@@ -61,13 +113,48 @@ impl Caller {
             tier: default_tier.into(),
             claims: Value::Null,
             tools: None,
+            kind: CallerKind::Anonymous,
+            scopes: Vec::new(),
+            token: None,
         }
     }
 
-    /// Whether this caller may see and call `tool`: the one decision behind both listing and
-    /// calling.
+    /// Whether this caller's allow-list lets it see and call `tool`.
     pub fn may_use(&self, tool: &str) -> bool {
-        self.tools.as_ref().is_none_or(|filter| filter.allows(tool))
+        self.tools
+            .as_ref()
+            .is_none_or(|filters| filters.iter().any(|f| f.allows(tool)))
+    }
+
+    /// Whether this caller may see and call the tool `name` that requires `required_scopes`:
+    /// the one decision behind both listing and calling. Scopes bind JWT callers only.
+    pub fn access(&self, name: &str, required_scopes: &[String]) -> Access {
+        if !self.may_use(name) {
+            return Access::Hidden;
+        }
+        if self.kind != CallerKind::Jwt {
+            return Access::Allowed;
+        }
+        let missing: Vec<String> = required_scopes
+            .iter()
+            .filter(|s| !self.scopes.contains(s))
+            .cloned()
+            .collect();
+        if missing.is_empty() {
+            Access::Allowed
+        } else {
+            Access::MissingScopes(missing)
+        }
+    }
+
+    /// The key of this caller's rate-limit buckets: API keys and JWT subjects live in
+    /// separate namespaces, so a `sub` equal to a key id never shares its bucket.
+    pub fn limit_key(&self) -> String {
+        match self.kind {
+            CallerKind::Anonymous => "anonymous".to_owned(),
+            CallerKind::ApiKey => format!("key:{}", self.id),
+            CallerKind::Jwt => format!("jwt:{}", self.id),
+        }
     }
 
     /// The `caller` label of the metrics, whose values stay bounded by the config: an API key's

@@ -1,7 +1,7 @@
 //! The core of a call, independent of protocol: find the tool the caller may use, apply its
 //! rate limits, validate the arguments, render the request, forward it and shape the answer.
 
-use crate::caller::Caller;
+use crate::caller::{Access, Caller};
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
 use crate::forward::{Answer, Forwarder, LineStream};
@@ -24,17 +24,39 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// How often idle callers are evicted from the rate limiters.
 const EVICTION_PERIOD: Duration = Duration::from_secs(60);
 
-/// The tool `name` if `caller` may use it; otherwise `tool_not_found`, never a hint that a
-/// hidden tool exists.
+/// The tool `name` if `caller` may use it; otherwise `tool_not_found` (never a hint that a
+/// hidden tool exists), or `forbidden` naming the scopes a JWT caller's token lacks.
 pub fn find_tool<'c>(
     config: &'c RuntimeConfig,
     caller: &Caller,
     name: &str,
 ) -> Result<&'c Arc<Tool>, CallError> {
-    config
+    let tool = config
         .tool(name)
-        .filter(|_| caller.may_use(name))
-        .ok_or_else(|| CallError::tool_not_found(name))
+        .ok_or_else(|| CallError::tool_not_found(name))?;
+    match caller.access(name, &tool.required_scopes) {
+        Access::Allowed => Ok(tool),
+        Access::Hidden => Err(CallError::tool_not_found(name)),
+        Access::MissingScopes(missing) => Err(insufficient_scope(tool, &missing)),
+    }
+}
+
+/// `forbidden` for a JWT caller whose token lacks some of `tool`'s required scopes;
+/// `details.required_scopes` lists all of them (what a new token must carry).
+pub fn insufficient_scope(tool: &Tool, missing: &[String]) -> CallError {
+    CallError::new(
+        ErrorCode::Forbidden,
+        format!(
+            "insufficient scope: tool '{}' needs the scopes {}",
+            tool.name,
+            tool.required_scopes.join(" ")
+        ),
+    )
+    .with_details(serde_json::json!({
+        "error": "insufficient_scope",
+        "required_scopes": tool.required_scopes,
+        "missing_scopes": missing,
+    }))
 }
 
 /// Validates the arguments and renders the upstream request, sending nothing.
@@ -139,7 +161,7 @@ impl Gateway {
         config
             .tools
             .iter()
-            .filter(|tool| caller.may_use(&tool.name))
+            .filter(|tool| caller.access(&tool.name, &tool.required_scopes) == Access::Allowed)
     }
 
     /// Calls a tool for `caller`. `arguments` may be `None` (no arguments); `request_id` is
@@ -195,7 +217,7 @@ impl Gateway {
                 request.headers.insert(REQUEST_ID, value);
             }
             crate::trace::inject(&mut request.headers);
-            match self.forwarder.open(request, tool.stream).await? {
+            match self.forward(caller, request, Some(tool.stream)).await? {
                 Answer::Whole(answer) => Ok(Opened::Done(tool.response.shape(&answer)?)),
                 Answer::Lines(lines) => Ok(Opened::Lines(Box::new(OpenCall {
                     tool,
@@ -252,7 +274,13 @@ impl Gateway {
         };
         let mut request = request;
         crate::trace::inject(&mut request.headers);
-        let answer = self.forwarder.send(request).await?;
+        let Answer::Whole(answer) = self.forward(caller, request, None).await? else {
+            // Never asked for: `None` reads every answer whole.
+            return Err(CallError::new(
+                ErrorCode::InternalError,
+                "a resource was streamed where it should have been read whole",
+            ));
+        };
         let value = parse_body(&answer);
         let text = value_text(&value).into_owned();
         Ok((
@@ -264,6 +292,46 @@ impl Gateway {
             },
         ))
     }
+}
+
+impl Gateway {
+    /// Applies the upstream's credentials (`auth:`) for `caller`, then forwards the request.
+    /// When the upstream answers 401 to a token the gateway obtained, that token is dropped
+    /// and the call is sent once more with a fresh one.
+    async fn forward(
+        &self,
+        caller: &Caller,
+        request: RenderedRequest,
+        streams: Option<bool>,
+    ) -> Result<Answer, CallError> {
+        let Some(auth) = request.upstream.auth.clone() else {
+            return self.forwarder.exchange_with_retries(request, streams).await;
+        };
+        let client = self.forwarder.client_for(&request.upstream).clone();
+        let mut first = request.clone();
+        let applied = auth
+            .apply(caller, &mut first.headers, &client, &self.metrics)
+            .await?;
+        match self.forwarder.exchange_with_retries(first, streams).await {
+            Err(error) if auth.retries_on_401() && upstream_status(&error) == Some(401) => {
+                tracing::info!(upstream = %request.upstream.name, "the upstream refused its token (401): fetching a new one");
+                auth.refused(&applied);
+                let mut second = request;
+                auth.apply(caller, &mut second.headers, &client, &self.metrics)
+                    .await?;
+                self.forwarder.exchange_with_retries(second, streams).await
+            }
+            other => other,
+        }
+    }
+}
+
+/// The HTTP status of an upstream's error answer, if the error is one.
+fn upstream_status(error: &CallError) -> Option<u64> {
+    if error.code != ErrorCode::UpstreamError {
+        return None;
+    }
+    error.details.get("status").and_then(Value::as_u64)
 }
 
 /// What a line-stream call reports as each line arrives.

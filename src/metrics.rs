@@ -53,6 +53,15 @@ pub struct LimitLabels {
     pub limit: String,
 }
 
+/// Labels of a token fetch from an upstream's token endpoint.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    /// The upstream the token is for.
+    pub upstream: String,
+    /// `ok`, `refused` (an error answer or an unusable token), `unreachable` or `timeout`.
+    pub outcome: String,
+}
+
 /// Labels carrying the config version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {
@@ -76,6 +85,8 @@ pub struct Metrics {
     pub config_version: Family<VersionLabels, Gauge>,
     /// Tool calls in flight.
     pub in_flight: Gauge,
+    /// Token requests to upstream token endpoints by upstream and outcome.
+    pub token_fetches: Family<TokenLabels, Counter>,
     version_shown: Mutex<Option<String>>,
     /// Per-tool figures since start, for `GET /admin/tools`.
     pub tool_stats: ToolStats,
@@ -195,6 +206,7 @@ impl Default for Metrics {
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let config_version = Family::<VersionLabels, Gauge>::default();
         let in_flight = Gauge::default();
+        let token_fetches = Family::<TokenLabels, Counter>::default();
         registry.register(
             "http_requests",
             "HTTP requests by endpoint and status",
@@ -226,6 +238,11 @@ impl Default for Metrics {
             in_flight.clone(),
         );
         registry.register(
+            "upstream_token_fetches",
+            "Token requests to upstream token endpoints by upstream and outcome",
+            token_fetches.clone(),
+        );
+        registry.register(
             "redis_errors",
             "Redis failures while checking shared rate limits",
             REDIS_ERRORS.clone(),
@@ -238,6 +255,7 @@ impl Default for Metrics {
             rate_limited,
             config_version,
             in_flight,
+            token_fetches,
             version_shown: Mutex::new(None),
             tool_stats: ToolStats::default(),
         }
@@ -265,6 +283,16 @@ impl Metrics {
                 status: status.to_owned(),
             })
             .observe(elapsed.as_secs_f64());
+    }
+
+    /// Counts one token request for `upstream` with its outcome.
+    pub fn record_token_fetch(&self, upstream: &str, outcome: &str) {
+        self.token_fetches
+            .get_or_create(&TokenLabels {
+                upstream: upstream.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .inc();
     }
 
     /// Shows `version` as the serving config's version.

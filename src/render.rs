@@ -101,7 +101,15 @@ impl RenderedRequest {
             url.query_pairs_mut().clear().extend_pairs(pairs);
         }
         let mut out = format!("{} {}\n", self.method, url);
-        for (name, value) in &self.headers {
+        // Credentials obtained per call (a token, an assertion) are not fetched here: their
+        // header is shown, masked.
+        let mut headers = self.headers.clone();
+        if let Some(auth) = &self.upstream.auth {
+            let mut masked = HeaderValue::from_static("***");
+            masked.set_sensitive(true);
+            headers.insert(auth.header(), masked);
+        }
+        for (name, value) in &headers {
             let shown = if value.is_sensitive() {
                 "***".to_owned()
             } else {

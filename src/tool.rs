@@ -28,6 +28,8 @@ pub struct Tool {
     pub legacy_descriptor: Value,
     /// `tests:` entries as written: `(args, expect)`.
     pub tests: Vec<(Value, Value)>,
+    /// Scopes a JWT caller's token must carry to see and call it.
+    pub required_scopes: Vec<String>,
 }
 
 /// One resource, compiled from a `resources:` entry.

@@ -28,6 +28,11 @@ pub struct Upstream {
     pub retry: RetryPolicy,
     /// Fails fast while the upstream is down.
     pub breaker: CircuitBreaker,
+    /// A client of its own, when the upstream has TLS settings (`tls:`); otherwise calls use
+    /// the shared client.
+    pub client: Option<reqwest::Client>,
+    /// Credentials obtained per call (`auth:`), if any.
+    pub auth: Option<crate::credentials::UpstreamAuth>,
 }
 
 impl Upstream {

@@ -46,7 +46,10 @@ impl ApiKey {
             org: self.org.clone(),
             tier: self.tier.clone(),
             claims: serde_json::Value::Null,
-            tools: self.tools.clone(),
+            tools: self.tools.clone().map(|filter| vec![filter]),
+            kind: crate::caller::CallerKind::ApiKey,
+            scopes: Vec::new(),
+            token: None,
         }
     }
 }

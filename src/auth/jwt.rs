@@ -2,11 +2,12 @@
 //! algorithms; keys from a JWKS URL (cached) or an HS256 secret.
 
 use super::AuthError;
-use crate::caller::Caller;
+use crate::caller::{BearerToken, Caller, CallerKind, ToolFilter};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Mutex, RwLock};
 
@@ -32,6 +33,46 @@ pub struct ClaimMapping {
     pub org: String,
     /// Claim naming the rate-limit tier.
     pub tier: String,
+    /// Claim holding the scopes (a space-separated string or an array).
+    pub scope: String,
+    /// Tool allow-lists by claim (`auth.jwt.tools_by_claim`); empty: every tool.
+    pub rules: Vec<ClaimRule>,
+}
+
+/// One `tools_by_claim` rule: callers whose `claim` is (or, for a list, contains) `equals`
+/// may use the tools `tools` allows.
+pub struct ClaimRule {
+    /// The claim's name.
+    pub claim: String,
+    /// The value it must have or contain.
+    pub equals: String,
+    /// The tools it opens.
+    pub tools: Arc<ToolFilter>,
+}
+
+impl ClaimRule {
+    fn matches(&self, claims: &Value) -> bool {
+        match claims.get(&self.claim) {
+            Some(Value::String(value)) => *value == self.equals,
+            Some(Value::Array(items)) => items.iter().any(|i| i.as_str() == Some(&self.equals)),
+            Some(Value::Number(n)) => n.to_string() == self.equals,
+            Some(Value::Bool(b)) => b.to_string() == self.equals,
+            _ => false,
+        }
+    }
+}
+
+/// The scopes of a claim: a space-separated string (RFC 9068 `scope`) or an array (`scp`).
+fn scopes_of(claim: Option<&Value>) -> Vec<String> {
+    match claim {
+        Some(Value::String(text)) => text.split_whitespace().map(str::to_owned).collect(),
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// Verifies JWTs for one issuer and audience.
@@ -118,12 +159,23 @@ impl JwtVerifier {
         let text = |name: &str| claims.get(name).and_then(Value::as_str).map(str::to_owned);
         let id = text(&self.claims.id)
             .ok_or_else(|| invalid(&format!("the token has no '{}' claim", self.claims.id)))?;
+        let tools = (!self.claims.rules.is_empty()).then(|| {
+            self.claims
+                .rules
+                .iter()
+                .filter(|rule| rule.matches(&claims))
+                .map(|rule| rule.tools.clone())
+                .collect()
+        });
         Ok(Caller {
             id,
             org: text(&self.claims.org).unwrap_or_default(),
             tier: text(&self.claims.tier).unwrap_or_else(|| default_tier.to_owned()),
+            scopes: scopes_of(claims.get(&self.claims.scope)),
             claims,
-            tools: None,
+            tools,
+            kind: CallerKind::Jwt,
+            token: Some(BearerToken::new(token)),
         })
     }
 

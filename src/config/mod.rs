@@ -105,6 +105,9 @@ pub struct RuntimeConfig {
     pub protect_metrics: bool,
     /// RFC 9728 protected-resource metadata, when JWT auth is configured.
     pub resource_metadata: Option<serde_json::Value>,
+    /// The public keys of the upstreams' identity assertions as a JWKS document
+    /// (`GET /.well-known/jwks.json`); `None` when no upstream uses assertions.
+    pub jwks: Option<serde_json::Value>,
     /// Rate limits.
     pub limits: RateLimits,
     /// Upstreams by name.

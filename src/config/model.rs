@@ -156,6 +156,102 @@ pub struct UpstreamSection {
     /// How long the breaker stays open before one probe call is let through (default 10s).
     #[schemars(with = "Option<String>")]
     pub breaker_open_for: Option<Text>,
+    /// TLS settings of this upstream: extra trusted roots and a client certificate (mutual
+    /// TLS). Calls to it then use a client of their own.
+    #[schemars(with = "Option<UpstreamTlsSection>")]
+    pub tls: Option<Spanned<UpstreamTlsSection>>,
+    /// How the gateway authenticates to this upstream, besides static `headers`: exactly one
+    /// of `oauth2_client_credentials`, `token_exchange` or `identity_assertion`.
+    #[schemars(with = "Option<UpstreamAuthSection>")]
+    pub auth: Option<Spanned<UpstreamAuthSection>>,
+}
+
+/// `upstreams.<name>.tls:`: trusted roots and client identity. Paths are relative to the file
+/// that names them; every file is read and checked when the config loads.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamTlsSection {
+    /// PEM file of CA certificates trusted for this upstream, in addition to the built-in
+    /// roots (e.g. an internal CA).
+    #[schemars(with = "Option<String>")]
+    pub ca_file: Option<Text>,
+    /// PEM file of the client certificate (chain) presented to the upstream (mutual TLS);
+    /// needs `client_key_file`.
+    #[schemars(with = "Option<String>")]
+    pub client_cert_file: Option<Text>,
+    /// PEM file of the client certificate's private key (PKCS#8, RSA or SEC1).
+    #[schemars(with = "Option<String>")]
+    pub client_key_file: Option<Text>,
+}
+
+/// `upstreams.<name>.auth:`: exactly one way of obtaining upstream credentials per call.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamAuthSection {
+    /// OAuth 2.0 client credentials grant (RFC 6749 §4.4): one token per upstream, cached,
+    /// refreshed at 80 % of its lifetime, sent as `Authorization: Bearer <token>`.
+    #[schemars(with = "Option<OAuthClientSection>")]
+    pub oauth2_client_credentials: Option<Spanned<OAuthClientSection>>,
+    /// OAuth 2.0 token exchange (RFC 8693): the caller's JWT is traded for an upstream token
+    /// (cached per caller token until it expires). Only for callers authenticated by JWT.
+    #[schemars(with = "Option<OAuthClientSection>")]
+    pub token_exchange: Option<Spanned<OAuthClientSection>>,
+    /// A short-lived JWT the gateway signs for every call, naming the caller; its public key
+    /// is served at `/.well-known/jwks.json`.
+    #[schemars(with = "Option<IdentityAssertionSection>")]
+    pub identity_assertion: Option<Spanned<IdentityAssertionSection>>,
+}
+
+/// The gateway as an OAuth 2.0 client of a token endpoint.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OAuthClientSection {
+    /// The token endpoint, an http(s) URL.
+    #[schemars(with = "String")]
+    pub token_url: Text,
+    /// The gateway's client id at the authorization server.
+    #[schemars(with = "String")]
+    pub client_id: Text,
+    /// The client secret, normally `${VAR}` from the environment; never logged or shown.
+    #[schemars(with = "String")]
+    pub client_secret: Text,
+    /// How the client authenticates: `basic` (HTTP Basic, default) or `post` (in the form).
+    #[schemars(with = "Option<String>")]
+    pub client_auth: Option<Text>,
+    /// Scopes asked for (sent space-separated as `scope`).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub scopes: Vec<Text>,
+    /// The upstream's identifier, sent as `audience` and `resource` (RFC 8707).
+    #[schemars(with = "Option<String>")]
+    pub audience: Option<Text>,
+    /// Time allowed for one token request (default 10s).
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Text>,
+}
+
+/// `identity_assertion:`: a JWT signed by the gateway for every call.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdentityAssertionSection {
+    /// The header carrying the assertion (default `X-Caller-Assertion`).
+    #[schemars(with = "Option<String>")]
+    pub header: Option<Text>,
+    /// The assertion's `iss`.
+    #[schemars(with = "String")]
+    pub issuer: Text,
+    /// The assertion's `aud`: the upstream.
+    #[schemars(with = "String")]
+    pub audience: Text,
+    /// Lifetime of each assertion (default 60s).
+    #[schemars(with = "Option<String>")]
+    pub ttl: Option<Text>,
+    /// PEM file of the signing key: RSA (signs RS256) or EC P-256 in PKCS#8 (signs ES256).
+    #[schemars(with = "String")]
+    pub signing_key_file: Text,
+    /// The `kid` of the key in the JWKS (default: its RFC 7638 thumbprint).
+    #[schemars(with = "Option<String>")]
+    pub key_id: Option<Text>,
 }
 
 /// One entry of `tools:`.
@@ -179,6 +275,11 @@ pub struct ToolSection {
     /// Extra per-caller rate limit for this tool, e.g. a lower one for writes.
     #[schemars(with = "Option<RateSection>")]
     pub rate_limit: Option<Spanned<RateSection>>,
+    /// Scopes a JWT caller's token must carry to see and call this tool; a caller without
+    /// them is answered 403 `insufficient_scope`. API-key callers are not scoped.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub required_scopes: Vec<Text>,
     /// The upstream HTTP call to make.
     #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
@@ -363,6 +464,30 @@ pub struct JwtSection {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub scopes_supported: Vec<Text>,
+    /// Claim holding the token's scopes (default `scope`, a space-separated string; an array
+    /// such as `scp` works too).
+    #[schemars(with = "Option<String>")]
+    pub scope_claim: Option<Text>,
+    /// Tool allow-lists by claim: a JWT caller may see and call the tools of every rule its
+    /// token matches, and no others. Absent: every tool.
+    #[serde(default)]
+    #[schemars(with = "Vec<ClaimRuleSection>")]
+    pub tools_by_claim: Vec<Spanned<ClaimRuleSection>>,
+}
+
+/// One entry of `auth.jwt.tools_by_claim`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimRuleSection {
+    /// The claim, e.g. `org` or `groups`.
+    #[schemars(with = "String")]
+    pub claim: Text,
+    /// The value it must have; a list claim (e.g. groups) must contain it.
+    #[schemars(with = "String")]
+    pub equals: Text,
+    /// Tools callers matching this rule may use, as globs (`crm_*`).
+    #[schemars(with = "Vec<String>")]
+    pub tools: Vec<Text>,
 }
 
 /// `rate_limits:`.

@@ -2,6 +2,7 @@
 //! upstream's circuit breaker and concurrency limit, retried (idempotent methods only) on
 //! connection failures and 502/503/504.
 
+pub mod client;
 pub mod dns;
 
 use crate::error::{CallError, ErrorCode};
@@ -54,6 +55,8 @@ impl UpstreamAnswer {
 enum Failure {
     /// No connection could be made.
     Connect,
+    /// The TLS handshake failed, for this reason.
+    Tls(String),
     /// The request or the answer broke off.
     Broken,
     /// No answer within the time left.
@@ -98,6 +101,11 @@ impl Failure {
                 format!("could not connect to upstream '{name}'"),
             )
             .with_details(json!({ "upstream": name })),
+            Self::Tls(reason) => CallError::new(
+                ErrorCode::UpstreamError,
+                format!("TLS handshake with upstream '{name}' failed: {reason}"),
+            )
+            .with_details(json!({ "upstream": name, "tls": reason })),
             Self::Broken => CallError::new(
                 ErrorCode::UpstreamError,
                 format!("upstream '{name}' broke off the exchange"),
@@ -158,53 +166,30 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
-    /// Builds the client: connection pool, rustls, no proxy from the environment, no redirects,
-    /// no automatic decompression (so a compressed answer cannot expand past the size cap), and
-    /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
+    /// Builds the shared client (see [`client::build`]): connection pool, rustls, no proxy
+    /// from the environment, no redirects, no automatic decompression (so a compressed answer
+    /// cannot expand past the size cap), and hostnames resolving to link-local addresses
+    /// refused unless `allow_link_local`.
     pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
-        let mut builder = reqwest::Client::builder();
-        if !allow_link_local {
-            builder = builder.dns_resolver(Arc::new(dns::GuardedResolver));
-        }
-        let client = builder
-            .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
-            .tcp_nodelay(true)
-            .pool_idle_timeout(Duration::from_secs(60))
-            .connect_timeout(Duration::from_secs(10))
-            .user_agent(concat!("toolgate/", env!("CARGO_PKG_VERSION")))
-            .build()?;
+        let client = client::build(&client::TlsSettings::default(), allow_link_local)?;
         Ok(Self { client, metrics })
     }
 
-    /// Sends the request and reads the answer, mapping every failure to a CONTRACT §4 code:
-    /// `upstream_timeout` past the timeout, `upstream_error` for connection failures, 4xx/5xx
-    /// answers, answers over `max_response_bytes`, an open circuit or a full queue.
-    pub async fn send(&self, request: RenderedRequest) -> Result<UpstreamAnswer, CallError> {
-        match self.exchange_with_retries(request, None).await? {
-            Answer::Whole(answer) => Ok(answer),
-            // Never asked for: `None` reads every answer whole.
-            Answer::Lines(_) => Err(CallError::new(
-                ErrorCode::InternalError,
-                "an upstream answer was streamed where it should have been read whole",
-            )),
-        }
+    /// The client calls to `upstream` use: its own when it has TLS settings, else the shared
+    /// one. Its token endpoint is reached with the same client.
+    pub fn client_for<'a>(&'a self, upstream: &'a Upstream) -> &'a reqwest::Client {
+        upstream.client.as_ref().unwrap_or(&self.client)
     }
 
-    /// Like [`send`](Self::send), but a successful answer that is a line stream (an NDJSON
-    /// content type, or any non-JSON answer of a tool with `response.stream: true`) is handed
-    /// over as soon as its head arrives, as a [`LineStream`] read while the upstream produces
-    /// it. Retries happen before the head only; the timeout covers the whole stream.
-    pub async fn open(
-        &self,
-        request: RenderedRequest,
-        tool_streams: bool,
-    ) -> Result<Answer, CallError> {
-        self.exchange_with_retries(request, Some(tool_streams))
-            .await
-    }
-
-    async fn exchange_with_retries(
+    /// Sends the request with the upstream's breaker, concurrency limit and retries (idempotent
+    /// methods only), mapping every failure to a CONTRACT §4 code: `upstream_timeout` past the
+    /// timeout, `upstream_error` for connection and TLS failures, 4xx/5xx answers, answers over
+    /// `max_response_bytes`, an open circuit or a full queue. With `streams` set (to whether
+    /// the tool streams), a successful answer that is a line stream (an NDJSON content type,
+    /// or any non-JSON answer of a streaming tool) is handed over as a [`LineStream`] as soon
+    /// as its head arrives; retries happen before the head only, and the timeout covers the
+    /// whole stream. With `None`, every answer is read whole.
+    pub async fn exchange_with_retries(
         &self,
         request: RenderedRequest,
         streams: Option<bool>,
@@ -311,14 +296,16 @@ impl Forwarder {
         streams: Option<bool>,
     ) -> Result<Exchanged, Failure> {
         let mut builder = self
-            .client
+            .client_for(&request.upstream)
             .request(request.method.clone(), request.url.clone())
             .headers(request.headers.clone());
         if let Some(body) = &request.body {
             builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
         }
         let mut response = builder.send().await.map_err(|e| {
-            if e.is_connect() {
+            if let Some(reason) = client::tls_failure(&e) {
+                Failure::Tls(reason)
+            } else if e.is_connect() {
                 Failure::Connect
             } else {
                 Failure::Broken

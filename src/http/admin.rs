@@ -189,6 +189,8 @@ fn describe(config: &RuntimeConfig) -> Value {
                     "max_response_bytes": u.max_response_bytes,
                     "max_concurrency": u.concurrency.as_ref().map(|c| c.limit),
                     "retries": u.retry.retries,
+                    "tls": u.client.is_some(),
+                    "auth": u.auth.as_ref().map(crate::credentials::UpstreamAuth::describe),
                 }),
             )
         })

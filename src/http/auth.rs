@@ -83,3 +83,19 @@ pub async fn resource_metadata(state: web::Data<AppState>) -> HttpResponse {
         })),
     }
 }
+
+/// Where the public keys of the gateway's identity assertions are served.
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+
+/// `GET /.well-known/jwks.json`: the keys that sign identity assertions, for upstreams to
+/// verify them; 404 when no upstream uses assertions. No auth: these are public keys.
+pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+    match &state.gateway.config().jwks {
+        Some(jwks) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "max-age=300"))
+            .json(jwks),
+        None => HttpResponse::NotFound().json(json!({
+            "error": { "code": "invalid_request", "message": "no upstream uses identity assertions" }
+        })),
+    }
+}

@@ -189,6 +189,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/admin/tools", web::get().to(admin::tools))
         .route("/admin/reload", web::post().to(admin::reload))
         .configure(console::routes)
+        .route(auth::JWKS_PATH, web::get().to(auth::jwks))
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
         .route(
             &format!("{}/{{resource:.*}}", auth::METADATA_PATH),
@@ -201,6 +202,17 @@ fn http_error(error: &CallError) -> HttpResponse {
     let status =
         StatusCode::from_u16(error.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = HttpResponse::build(status);
+    if error.details.get("error").and_then(Value::as_str) == Some("insufficient_scope") {
+        // RFC 6750 §3.1, as the MCP authorization spec asks: the scopes a new token needs.
+        let scopes = error.details["required_scopes"]
+            .as_array()
+            .map(|s| s.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        response.insert_header((
+            "WWW-Authenticate",
+            format!("Bearer error=\"insufficient_scope\", scope=\"{scopes}\""),
+        ));
+    }
     if let Some(wait) = error.retry_after {
         response.insert_header((
             "Retry-After",

@@ -37,7 +37,7 @@ impl Rate {
     }
 }
 
-/// A limiter keyed by caller id.
+/// A limiter keyed by [`Caller::limit_key`].
 pub type KeyedLimiter = DefaultKeyedRateLimiter<String>;
 
 /// One limit of a config: its rate and the limiter enforcing it.
@@ -86,13 +86,14 @@ impl RateLimits {
         // The tool's own limit first: a call it refuses must not spend the caller's tier
         // budget, or hammering one limited tool would lock the caller out of every other tool.
         let limits = [self.tools.get(tool), tier];
+        let key = caller.limit_key();
         for limit in limits.into_iter().flatten() {
-            if let Err(not_until) = limit.limiter.check_key(&caller.id) {
+            if let Err(not_until) = limit.limiter.check_key(&key) {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
                 return Err(exceeded(limit, wait));
             }
             if let Some(redis) = &self.redis
-                && let Some(wait) = redis.check(&limit.scope, &caller.id, limit.rate).await
+                && let Some(wait) = redis.check(&limit.scope, &key, limit.rate).await
             {
                 return Err(exceeded(limit, wait));
             }

@@ -3,7 +3,7 @@
 use super::Compiler;
 use crate::auth::Authenticator;
 use crate::auth::api_key::{self, ApiKey};
-use crate::auth::jwt::{ClaimMapping, JwtVerifier, KeySource};
+use crate::auth::jwt::{ClaimMapping, ClaimRule, JwtVerifier, KeySource};
 use crate::caller::ToolFilter;
 use crate::config::ServerSettings;
 use crate::config::model::{AuthSection, JwtSection, RateLimitsSection, RateSection, Text};
@@ -342,11 +342,29 @@ impl Compiler<'_> {
                 .and_then(|t| self.text(t))
                 .unwrap_or_else(|| default.into())
         };
-        let claims = ClaimMapping {
+        let mut claims = ClaimMapping {
             id: claim(&jwt.id_claim, "sub"),
             org: claim(&jwt.org_claim, "org"),
             tier: claim(&jwt.tier_claim, "tier"),
+            scope: claim(&jwt.scope_claim, "scope"),
+            rules: Vec::new(),
         };
+        for rule in &jwt.tools_by_claim {
+            let section = &rule.value;
+            let patterns: Vec<String> = section.tools.iter().filter_map(|p| self.text(p)).collect();
+            let (Some(claim), Some(equals)) = (self.text(&section.claim), self.text(&section.equals))
+            else {
+                continue;
+            };
+            match ToolFilter::new(&patterns) {
+                Ok(filter) => claims.rules.push(ClaimRule {
+                    claim,
+                    equals,
+                    tools: Arc::new(filter),
+                }),
+                Err(message) => self.problem(&rule.referenced, message),
+            }
+        }
         let scopes: Vec<String> = jwt
             .scopes_supported
             .iter()

@@ -5,6 +5,7 @@
 //! `upstream.rs`, `tool.rs` (tools and resources) and `request.rs` (request templates).
 
 mod callers;
+mod credentials;
 mod request;
 mod server;
 mod tool;
@@ -26,8 +27,10 @@ pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig
     let mut compiler = Compiler {
         env,
         allow_link_local: false,
+        jwt_callers: false,
         problems: Vec::new(),
         file: String::new(),
+        dir: None,
     };
     let config = compiler.run(&sources);
     if compiler.problems.is_empty() {
@@ -43,9 +46,13 @@ struct Compiler<'e> {
     env: EnvLookup<'e>,
     /// `server.allow_link_local_upstreams`, known once the server section is compiled.
     allow_link_local: bool,
+    /// Whether `auth.jwt` is configured (a token exchange needs JWT callers).
+    jwt_callers: bool,
     problems: Vec<Problem>,
     /// The file being compiled, for problem locations.
     file: String,
+    /// Its directory, against which relative paths in it (key files) are resolved.
+    dir: Option<std::path::PathBuf>,
 }
 
 /// The upstreams that request templates may name.
@@ -74,10 +81,12 @@ impl Compiler<'_> {
         self.allow_link_local = server.allow_link_local;
         let mut limits = self.rate_limits(main.file.rate_limits.as_ref());
         let (auth, resource_metadata) = self.auth(main.file.auth.as_ref(), &limits, &server);
+        self.jwt_callers = auth.jwt.is_some();
         self.derive_session_secret(&mut server, &auth);
         let upstreams = self.upstreams(sources);
         let catalogue = self.catalogue(sources, &upstreams, &mut limits);
         RuntimeConfig {
+            jwks: jwks(&upstreams.compiled),
             server,
             protect_metrics: admin_key.is_some()
                 && main
@@ -110,6 +119,11 @@ impl Compiler<'_> {
         };
         for source in sources {
             self.file = source.name.clone();
+            self.dir = source
+                .path
+                .as_ref()
+                .and_then(|p| p.parent())
+                .map(std::path::Path::to_path_buf);
             for (name, section) in &source.file.upstreams {
                 if !upstreams.declared.insert(name.clone()) {
                     self.problem(
@@ -262,6 +276,19 @@ fn reserved_header(name: &str) -> Option<String> {
         .iter()
         .any(|reserved| name.eq_ignore_ascii_case(reserved))
         .then(|| format!("header '{name}' cannot be configured: toolgate sets the framing and hop-by-hop headers (Host, Content-Length, Transfer-Encoding, Connection, ...) itself"))
+}
+
+/// The JWKS of every identity-assertion key (one entry per `kid`).
+fn jwks(upstreams: &BTreeMap<String, Arc<Upstream>>) -> Option<serde_json::Value> {
+    let mut keys: BTreeMap<String, serde_json::Value> = BTreeMap::new();
+    for upstream in upstreams.values() {
+        if let Some(crate::credentials::UpstreamAuth::IdentityAssertion(signer)) = &upstream.auth
+            && let Ok(jwk) = serde_json::to_value(signer.jwk())
+        {
+            keys.insert(signer.key_id().to_owned(), jwk);
+        }
+    }
+    (!keys.is_empty()).then(|| serde_json::json!({ "keys": keys.into_values().collect::<Vec<_>>() }))
 }
 
 /// A short hash of every source file's content: the config version.

@@ -82,6 +82,11 @@ impl Compiler<'_> {
             .iter()
             .map(|t| (t.value.args.clone(), t.value.expect.clone()))
             .collect();
+        let required_scopes = section
+            .required_scopes
+            .iter()
+            .filter_map(|s| self.text(s))
+            .collect();
         Some(Tool {
             name,
             description,
@@ -93,6 +98,7 @@ impl Compiler<'_> {
             mcp_descriptor,
             legacy_descriptor,
             tests,
+            required_scopes,
         })
     }
 

@@ -80,6 +80,14 @@ impl Compiler<'_> {
                 headers_by_org.insert(org.clone(), merged);
             }
         }
+        let client = match &section.tls {
+            Some(tls) => self.tls_client(name, tls).map(Some),
+            None => Some(None),
+        };
+        let auth = match &section.auth {
+            Some(auth) => self.upstream_auth(name, auth).map(Some),
+            None => Some(None),
+        };
         Some(Upstream {
             name: name.to_owned(),
             base_url: base_url?,
@@ -98,6 +106,8 @@ impl Compiler<'_> {
                 section.breaker_failures.unwrap_or(DEFAULT_BREAKER_FAILURES),
                 breaker_open_for?,
             ),
+            client: client?,
+            auth: auth?,
         })
     }
 

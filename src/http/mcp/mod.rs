@@ -114,6 +114,9 @@ pub async fn post(
     if message.is_object() && message.get("jsonrpc").is_none() {
         return legacy::handle(&state, &caller, message, &request_id(&req)).await;
     }
+    if let Some(refusal) = scope_refusal(&config, &caller, &message) {
+        return refusal;
+    }
     let mut ctx = RequestContext {
         caller,
         version: DEFAULT_VERSION.to_owned(),
@@ -129,6 +132,32 @@ pub async fn post(
         return post_modern(&req, &state, ctx, message).await;
     }
     post_legacy(&req, &state, ctx, message).await
+}
+
+/// The HTTP 403 `insufficient_scope` answer (MCP authorization spec) when the message, or
+/// one of a batch, calls a tool the caller may see but whose required scopes its token lacks.
+fn scope_refusal(
+    config: &crate::config::RuntimeConfig,
+    caller: &crate::caller::Caller,
+    message: &Value,
+) -> Option<HttpResponse> {
+    let items = match message {
+        Value::Array(items) => items.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    items.iter().find_map(|item| {
+        if item.get("method").and_then(Value::as_str) != Some("tools/call") {
+            return None;
+        }
+        let name = item.pointer("/params/name").and_then(Value::as_str)?;
+        let tool = config.tool(name)?;
+        match caller.access(name, &tool.required_scopes) {
+            crate::caller::Access::MissingScopes(missing) => Some(http_error(
+                &crate::gateway::insufficient_scope(tool, &missing),
+            )),
+            _ => None,
+        }
+    })
 }
 
 /// A handshake-era POST.

@@ -1,0 +1,103 @@
+//! Building the reqwest clients that talk to upstreams: the shared one, and one per upstream
+//! that has its own TLS settings (`upstreams.<name>.tls`: extra CA roots, a client
+//! certificate for mutual TLS). Every client has the same safety settings: rustls, no proxy
+//! from the environment, no redirects, no automatic decompression, and hostnames resolving to
+//! link-local addresses refused unless allowed.
+
+use super::dns;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// TLS material of one upstream, read and checked when the config loads.
+#[derive(Clone, Default)]
+pub struct TlsSettings {
+    /// Extra trusted roots (PEM), added to the built-in ones.
+    pub ca_pem: Option<Vec<u8>>,
+    /// The client certificate chain and its private key, both PEM, concatenated.
+    pub identity_pem: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca", &self.ca_pem.is_some())
+            .field("client_identity", &self.identity_pem.is_some())
+            .finish()
+    }
+}
+
+/// A client for upstream calls with these TLS settings (the defaults for the shared client).
+pub fn build(tls: &TlsSettings, allow_link_local: bool) -> Result<reqwest::Client, reqwest::Error> {
+    let mut builder = reqwest::Client::builder();
+    if !allow_link_local {
+        builder = builder.dns_resolver(Arc::new(dns::GuardedResolver));
+    }
+    if let Some(pem) = &tls.ca_pem {
+        builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(pem)?);
+    }
+    if let Some(pem) = &tls.identity_pem {
+        builder = builder.identity(reqwest::Identity::from_pem(pem)?);
+    }
+    builder
+        .redirect(reqwest::redirect::Policy::none())
+        .no_proxy()
+        .tcp_nodelay(true)
+        .pool_idle_timeout(Duration::from_secs(60))
+        .connect_timeout(Duration::from_secs(10))
+        .user_agent(concat!("toolgate/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Why a TLS handshake failed, in words an operator can act on, if `error` is a TLS failure.
+pub fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(error) = current {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(describe(tls));
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>())
+        {
+            return Some(describe(tls));
+        }
+        current = error.source();
+    }
+    None
+}
+
+fn describe(error: &rustls::Error) -> String {
+    use rustls::{AlertDescription, CertificateError, Error};
+    match error {
+        Error::InvalidCertificate(cert) => match cert {
+            CertificateError::UnknownIssuer => {
+                "the upstream's certificate is not signed by a trusted CA (unknown issuer); set tls.ca_file".into()
+            }
+            CertificateError::Expired | CertificateError::ExpiredContext { .. } => {
+                "the upstream's certificate has expired".into()
+            }
+            CertificateError::NotValidYet | CertificateError::NotValidYetContext { .. } => {
+                "the upstream's certificate is not valid yet".into()
+            }
+            CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. } => {
+                "the upstream's certificate does not match its hostname (hostname mismatch)".into()
+            }
+            CertificateError::Revoked => "the upstream's certificate has been revoked".into(),
+            other => format!("the upstream's certificate was refused: {other:?}"),
+        },
+        Error::AlertReceived(alert)
+            if matches!(
+                alert,
+                AlertDescription::CertificateRequired
+                    | AlertDescription::BadCertificate
+                    | AlertDescription::UnknownCA
+                    | AlertDescription::HandshakeFailure
+                    | AlertDescription::AccessDenied
+            ) =>
+        {
+            format!(
+                "the upstream refused the TLS handshake ({alert:?}): it wants a client certificate it trusts (tls.client_cert_file)"
+            )
+        }
+        other => format!("TLS handshake failed: {other}"),
+    }
+}
