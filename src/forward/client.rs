@@ -55,12 +55,14 @@ pub fn tls_failure(error: &(dyn std::error::Error + 'static)) -> Option<String> 
         if let Some(tls) = error.downcast_ref::<rustls::Error>() {
             return Some(describe(tls));
         }
-        if let Some(io) = error.downcast_ref::<std::io::Error>()
-            && let Some(tls) = io.get_ref().and_then(|e| e.downcast_ref::<rustls::Error>())
-        {
-            return Some(describe(tls));
-        }
-        current = error.source();
+        current = match error.downcast_ref::<std::io::Error>() {
+            // An io::Error's `source()` skips the error it wraps (reqwest nests them twice
+            // around rustls' error): look inside it instead.
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
     }
     None
 }

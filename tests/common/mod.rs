@@ -2,6 +2,9 @@
 //! on 127.0.0.1 ports chosen by the OS.
 #![allow(dead_code)]
 
+pub mod oauth;
+pub mod tls;
+
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 use std::net::{SocketAddr, TcpListener};
@@ -250,4 +253,45 @@ pub async fn raw_status(gateway: &GatewayUnderTest, request: &[u8]) -> u16 {
         .nth(1)
         .and_then(|code| code.parse().ok())
         .unwrap_or_else(|| panic!("not an HTTP answer: {line}"))
+}
+
+/// `n` concurrent MCP `tools/call`s of `tool` without arguments, each on its own connection.
+/// The connections are opened one after another first (so none waits in the listen backlog),
+/// then every request is sent at once; returns the JSON-RPC replies.
+pub async fn concurrent_mcp_calls(gateway: &GatewayUnderTest, tool: &str, n: usize) -> Vec<Value> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = gateway.url.trim_start_matches("http://").to_owned();
+    let body = json!({
+        "jsonrpc": "2.0", "id": 1, "method": "tools/call",
+        "params": { "name": tool, "arguments": {} },
+    })
+    .to_string();
+    let request = format!(
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let mut streams = Vec::with_capacity(n);
+    for _ in 0..n {
+        streams.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let calls: Vec<_> = streams
+        .into_iter()
+        .map(|mut stream| {
+            let request = request.clone();
+            tokio::spawn(async move {
+                stream.write_all(request.as_bytes()).await.unwrap();
+                let mut answer = Vec::new();
+                stream.read_to_end(&mut answer).await.unwrap();
+                let text = String::from_utf8_lossy(&answer).into_owned();
+                let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP answer");
+                assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+                serde_json::from_str::<Value>(body).unwrap_or_else(|e| panic!("{e}: {body}"))
+            })
+        })
+        .collect();
+    let mut replies = Vec::with_capacity(n);
+    for call in calls {
+        replies.push(call.await.unwrap());
+    }
+    replies
 }
