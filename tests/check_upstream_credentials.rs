@@ -100,7 +100,12 @@ fn bad_tls_and_auth_blocks_are_reported_at_their_nodes() {
             "missing-ca.pem",
             "ca_file 'missing-ca.pem' cannot be read: No such file or directory (os error 2)",
         ),
-        problem(&file, &yaml, "not-pem.txt, client", "ca_file holds no PEM certificate"),
+        problem(
+            &file,
+            &yaml,
+            "not-pem.txt, client",
+            "ca_file holds no PEM certificate",
+        ),
         problem(
             &file,
             &yaml,
@@ -145,7 +150,10 @@ fn bad_tls_and_auth_blocks_are_reported_at_their_nodes() {
         ),
     ];
     for line in &expected {
-        assert!(printed.contains(&line.as_str()), "missing {line}\nin:\n{stdout}");
+        assert!(
+            printed.contains(&line.as_str()),
+            "missing {line}\nin:\n{stdout}"
+        );
     }
     assert_eq!(printed.len(), expected.len(), "{stdout}");
 }

@@ -167,8 +167,10 @@ async fn jwt_callers_see_and_call_the_tools_of_the_rules_they_match() {
 async fn a_jwt_subject_equal_to_a_key_id_has_its_own_rate_limit_bucket() {
     let gateway = start().await;
     // Burst 2, then one call per 10 s: the key's third call is limited.
-    let body = |id| json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
-                            "params": { "name": "crm_read", "arguments": {} } });
+    let body = |id| {
+        json!({ "jsonrpc": "2.0", "id": id, "method": "tools/call",
+                            "params": { "name": "crm_read", "arguments": {} } })
+    };
     for id in 0..2 {
         let (_, reply) = post(&gateway, "/mcp", KEY, body(id)).await;
         assert_eq!(reply["result"]["isError"], json!(false), "{reply}");

@@ -61,7 +61,12 @@ struct Answer {
     body: Value,
 }
 
-async fn post(gateway: &GatewayUnderTest, bearer: &str, body: Value, headers: &[(&str, &str)]) -> Answer {
+async fn post(
+    gateway: &GatewayUnderTest,
+    bearer: &str,
+    body: Value,
+    headers: &[(&str, &str)],
+) -> Answer {
     let mut request = client()
         .post(gateway.mcp_url())
         .header("Accept", "application/json, text/event-stream")
@@ -84,18 +89,32 @@ async fn post(gateway: &GatewayUnderTest, bearer: &str, body: Value, headers: &[
 /// A handshake-era (2025-06-18) request.
 async fn rpc(gateway: &GatewayUnderTest, bearer: &str, method: &str, params: Value) -> Answer {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    post(gateway, bearer, body, &[("MCP-Protocol-Version", "2025-06-18")]).await
+    post(
+        gateway,
+        bearer,
+        body,
+        &[("MCP-Protocol-Version", "2025-06-18")],
+    )
+    .await
 }
 
 /// A stateless 2026-07-28 request.
-async fn modern(gateway: &GatewayUnderTest, bearer: &str, method: &str, mut params: Value) -> Answer {
+async fn modern(
+    gateway: &GatewayUnderTest,
+    bearer: &str,
+    method: &str,
+    mut params: Value,
+) -> Answer {
     params["_meta"] = json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
     });
     let name = params["name"].as_str().map(str::to_owned);
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
-    let mut headers = vec![("MCP-Protocol-Version", "2026-07-28"), ("Mcp-Method", method)];
+    let mut headers = vec![
+        ("MCP-Protocol-Version", "2026-07-28"),
+        ("Mcp-Method", method),
+    ];
     if let Some(name) = &name {
         headers.push(("Mcp-Name", name.as_str()));
     }
@@ -129,12 +148,11 @@ fn names(tools: &Value) -> Vec<String> {
 async fn start() -> GatewayUnderTest {
     // The upstream keeps serving after its handle is dropped.
     let upstream = start_upstream().await;
-    let gateway = start_gateway(
+    start_gateway(
         CONFIG,
         &[("API", &upstream.url()), ("SECRET", SECRET), ("KEY", KEY)],
     )
-    .await;
-    gateway
+    .await
 }
 
 fn assert_insufficient_scope(answer: &Answer) {
@@ -164,9 +182,20 @@ async fn a_token_without_the_scopes_is_refused_on_mcp_in_both_eras() {
     assert_insufficient_scope(&modern(&gateway, &reader, "tools/call", call.clone()).await);
 
     // A tool it has the scopes for works.
-    let read = rpc(&gateway, &reader, "tools/call", json!({ "name": "crm_read", "arguments": {} })).await;
+    let read = rpc(
+        &gateway,
+        &reader,
+        "tools/call",
+        json!({ "name": "crm_read", "arguments": {} }),
+    )
+    .await;
     assert_eq!(read.status, 200, "{}", read.body);
-    assert_eq!(read.body["result"]["isError"], json!(false), "{}", read.body);
+    assert_eq!(
+        read.body["result"]["isError"],
+        json!(false),
+        "{}",
+        read.body
+    );
 }
 
 #[tokio::test]
@@ -177,13 +206,33 @@ async fn a_token_with_the_scopes_sees_and_calls_the_tool() {
         token(json!({ "scope": ["crm.write", "crm.read"] })),
     ] {
         let list = rpc(&gateway, &writer, "tools/list", json!({})).await;
-        assert_eq!(names(&list.body["result"]["tools"]), ["crm_read", "crm_write"]);
+        assert_eq!(
+            names(&list.body["result"]["tools"]),
+            ["crm_read", "crm_write"]
+        );
         for answer in [
-            rpc(&gateway, &writer, "tools/call", json!({ "name": "crm_write", "arguments": {} })).await,
-            modern(&gateway, &writer, "tools/call", json!({ "name": "crm_write", "arguments": {} })).await,
+            rpc(
+                &gateway,
+                &writer,
+                "tools/call",
+                json!({ "name": "crm_write", "arguments": {} }),
+            )
+            .await,
+            modern(
+                &gateway,
+                &writer,
+                "tools/call",
+                json!({ "name": "crm_write", "arguments": {} }),
+            )
+            .await,
         ] {
             assert_eq!(answer.status, 200, "{}", answer.body);
-            assert_eq!(answer.body["result"]["isError"], json!(false), "{}", answer.body);
+            assert_eq!(
+                answer.body["result"]["isError"],
+                json!(false),
+                "{}",
+                answer.body
+            );
         }
     }
 }
@@ -192,14 +241,23 @@ async fn a_token_with_the_scopes_sees_and_calls_the_tool() {
 async fn the_legacy_protocol_hides_the_tool_and_answers_forbidden() {
     let gateway = start().await;
     let reader = token(json!({ "scope": "crm.read" }));
-    let list = legacy(&gateway, &reader, json!({ "method": "list_tools", "params": {} })).await;
+    let list = legacy(
+        &gateway,
+        &reader,
+        json!({ "method": "list_tools", "params": {} }),
+    )
+    .await;
     assert_eq!(list.status, 200, "{}", list.body);
     assert_eq!(names(&list.body["tools"]), ["crm_read"]);
-    let call = json!({ "method": "call_tool", "params": { "tool_name": "crm_write", "arguments": {} } });
+    let call =
+        json!({ "method": "call_tool", "params": { "tool_name": "crm_write", "arguments": {} } });
     let answer = legacy(&gateway, &reader, call.clone()).await;
     assert_eq!(answer.status, 403, "{}", answer.body);
     assert_eq!(answer.body["error"]["code"], json!("forbidden"));
-    assert_eq!(answer.body["error"]["details"]["error"], json!("insufficient_scope"));
+    assert_eq!(
+        answer.body["error"]["details"]["error"],
+        json!("insufficient_scope")
+    );
 
     let writer = token(json!({ "scope": "crm.read crm.write" }));
     let answer = legacy(&gateway, &writer, call).await;
@@ -210,8 +268,22 @@ async fn the_legacy_protocol_hides_the_tool_and_answers_forbidden() {
 async fn api_key_callers_are_not_scoped() {
     let gateway = start().await;
     let list = rpc(&gateway, KEY, "tools/list", json!({})).await;
-    assert_eq!(names(&list.body["result"]["tools"]), ["crm_read", "crm_write"]);
-    let call = rpc(&gateway, KEY, "tools/call", json!({ "name": "crm_write", "arguments": {} })).await;
+    assert_eq!(
+        names(&list.body["result"]["tools"]),
+        ["crm_read", "crm_write"]
+    );
+    let call = rpc(
+        &gateway,
+        KEY,
+        "tools/call",
+        json!({ "name": "crm_write", "arguments": {} }),
+    )
+    .await;
     assert_eq!(call.status, 200, "{}", call.body);
-    assert_eq!(call.body["result"]["isError"], json!(false), "{}", call.body);
+    assert_eq!(
+        call.body["result"]["isError"],
+        json!(false),
+        "{}",
+        call.body
+    );
 }

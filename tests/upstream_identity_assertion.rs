@@ -134,10 +134,17 @@ async fn assertions_verify_against_the_gateways_jwks() {
     for _ in 0..2 {
         call("ledger_get").await;
         let request = upstream.last();
-        assert_eq!(request.header("authorization"), None, "the caller's token is not forwarded");
+        assert_eq!(
+            request.header("authorization"),
+            None,
+            "the caller's token is not forwarded"
+        );
         let assertion = request.header("x-caller-assertion").expect("an assertion");
         let (kid, claims) = verify(&jwks, assertion, "ledger");
-        assert_eq!(jsonwebtoken::decode_header(assertion).unwrap().alg, Algorithm::ES256);
+        assert_eq!(
+            jsonwebtoken::decode_header(assertion).unwrap().alg,
+            Algorithm::ES256
+        );
         assert_ne!(kid, "rsa-1", "the EC key's kid is its thumbprint");
         assert_eq!(claims["sub"], json!("user-42"));
         assert_eq!(claims["org"], json!("acme"));
@@ -156,7 +163,10 @@ async fn assertions_verify_against_the_gateways_jwks() {
     let assertion = request.header("x-identity").expect("the configured header");
     let (kid, claims) = verify(&jwks, assertion, "crm");
     assert_eq!(kid, "rsa-1");
-    assert_eq!(jsonwebtoken::decode_header(assertion).unwrap().alg, Algorithm::RS256);
+    assert_eq!(
+        jsonwebtoken::decode_header(assertion).unwrap().alg,
+        Algorithm::RS256
+    );
     assert_eq!(claims["sub"], json!("user-42"));
     assert_eq!(claims["aud"], json!("crm"));
     assert_eq!(

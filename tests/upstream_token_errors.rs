@@ -122,16 +122,20 @@ async fn a_refusing_token_endpoint_is_an_upstream_error_naming_it() {
     let gateway = gateway(&tokens.url, &upstream.url).await;
 
     let error = mcp_error(&gateway).await;
-    names_the_endpoint(&error, &tokens.url, "refused the token request: HTTP 500 server_error");
+    names_the_endpoint(
+        &error,
+        &tokens.url,
+        "refused the token request: HTTP 500 server_error",
+    );
     assert_eq!(error["details"]["status"], json!(500));
     let (status, legacy) = legacy_call(&gateway, "crm_whoami", json!({})).await;
     assert_eq!(status, 502, "{legacy}");
     names_the_endpoint(&legacy["error"], &tokens.url, "HTTP 500");
     assert!(upstream.requests().is_empty(), "no call without a token");
     assert!(
-        metrics(&gateway)
-            .await
-            .contains(r#"toolgate_upstream_token_fetches_total{upstream="crm",outcome="refused"} 2"#)
+        metrics(&gateway).await.contains(
+            r#"toolgate_upstream_token_fetches_total{upstream="crm",outcome="refused"} 2"#
+        )
     );
 
     // The failure is not cached: once the endpoint issues tokens, calls succeed.
@@ -192,9 +196,9 @@ async fn a_token_endpoint_slower_than_its_timeout_is_an_upstream_error_naming_it
     names_the_endpoint(&error, &tokens.url, "did not answer within 500 ms");
     assert!(upstream.requests().is_empty());
     assert!(
-        metrics(&gateway)
-            .await
-            .contains(r#"toolgate_upstream_token_fetches_total{upstream="crm",outcome="timeout"} 1"#)
+        metrics(&gateway).await.contains(
+            r#"toolgate_upstream_token_fetches_total{upstream="crm",outcome="timeout"} 1"#
+        )
     );
     assert_secret_never_logged();
 }

@@ -6,8 +6,8 @@
 
 mod common;
 
-use common::oauth::{Handler, TokenServer, start_guarded_upstream, start_token_server};
 use common::GatewayUnderTest;
+use common::oauth::{Handler, TokenServer, start_guarded_upstream, start_token_server};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -73,8 +73,12 @@ fn idp() -> Handler {
         validation.set_issuer(&["https://auth.example.com/"]);
         validation.set_audience(&["toolgate-tests"]);
         let subject = form.get("subject_token").and_then(|t| {
-            jsonwebtoken::decode::<Value>(t, &DecodingKey::from_secret(SECRET.as_bytes()), &validation)
-                .ok()
+            jsonwebtoken::decode::<Value>(
+                t,
+                &DecodingKey::from_secret(SECRET.as_bytes()),
+                &validation,
+            )
+            .ok()
         });
         match subject {
             Some(data) if grant_ok => (
@@ -123,8 +127,10 @@ async fn start(idp: &TokenServer, api: &str) -> GatewayUnderTest {
 #[tokio::test]
 async fn the_callers_jwt_is_exchanged_and_never_reaches_the_upstream() {
     let idp_server = start_token_server(idp()).await;
-    let upstream =
-        start_guarded_upstream(Arc::new(|auth| auth.is_some_and(|a| a.starts_with("Bearer upstream-for-")))).await;
+    let upstream = start_guarded_upstream(Arc::new(|auth| {
+        auth.is_some_and(|a| a.starts_with("Bearer upstream-for-"))
+    }))
+    .await;
     let gateway = start(&idp_server, &upstream.url).await;
 
     let ada = token("ada");
@@ -173,7 +179,9 @@ async fn an_api_key_caller_cannot_be_exchanged() {
     assert_eq!(error["code"], json!("unauthorized"), "{error}");
     assert_eq!(
         error["message"],
-        json!("upstream 'crm' needs the caller's OAuth token (token exchange): call with a JWT, not an API key")
+        json!(
+            "upstream 'crm' needs the caller's OAuth token (token exchange): call with a JWT, not an API key"
+        )
     );
     assert_eq!(idp_server.hits(), 0);
     assert!(upstream.requests().is_empty());

@@ -126,13 +126,16 @@ impl AssertionSigner {
     }
 }
 
+/// Reads a PEM private key of one algorithm.
+type KeyParser = fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>;
+
 /// The algorithm, signing key and public JWK of a PEM private key.
 fn load_key(pem: &[u8]) -> Result<(Algorithm, EncodingKey, Jwk), String> {
     let text = std::str::from_utf8(pem).map_err(|_| "the key file is not PEM text".to_owned())?;
     if !text.contains("-----BEGIN") {
         return Err("the key file is not PEM (no -----BEGIN line)".into());
     }
-    let candidates: [(Algorithm, fn(&[u8]) -> jsonwebtoken::errors::Result<EncodingKey>); 2] = [
+    let candidates: [(Algorithm, KeyParser); 2] = [
         (Algorithm::RS256, EncodingKey::from_rsa_pem),
         (Algorithm::ES256, EncodingKey::from_ec_pem),
     ];

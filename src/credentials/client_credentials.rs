@@ -124,7 +124,11 @@ impl ClientCredentials {
             let fetch = match &state.in_flight {
                 Some(fetch) => fetch.clone(),
                 None => {
-                    let fetch = self.clone().fetch(client.clone(), metrics.clone()).boxed().shared();
+                    let fetch = self
+                        .clone()
+                        .fetch(client.clone(), metrics.clone())
+                        .boxed()
+                        .shared();
                     state.in_flight = Some(fetch.clone());
                     // Driven by its own task: it completes (and fills the cache) even when
                     // every caller waiting for it gives up, or none waits (a refresh).

@@ -145,7 +145,9 @@ impl TokenEndpoint {
         match self.client_auth {
             ClientAuth::Basic => {
                 // RFC 6749 §2.3.1: both parts form-encoded before Base64.
-                let encode = |s: &str| url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+                let encode = |s: &str| {
+                    url::form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>()
+                };
                 let pair = format!(
                     "{}:{}",
                     encode(&self.client_id),
@@ -188,7 +190,8 @@ impl TokenEndpoint {
                 .map(|code| code.chars().take(64).collect());
             return Err(Failure::Refused { status, said });
         }
-        let answer = answer.ok_or_else(|| Failure::Unusable("something that is not JSON".into()))?;
+        let answer =
+            answer.ok_or_else(|| Failure::Unusable("something that is not JSON".into()))?;
         issued(&answer).map_err(Failure::Unusable)
     }
 }
@@ -206,7 +209,10 @@ fn issued(answer: &Value) -> Result<Issued, String> {
         .unwrap_or("Bearer");
     // RFC 8693 answers `N_A` for tokens that are not access tokens but still used as such.
     if !kind.eq_ignore_ascii_case("bearer") && kind != "N_A" {
-        return Err(format!("a token of type '{}', not Bearer", kind.chars().take(32).collect::<String>()));
+        return Err(format!(
+            "a token of type '{}', not Bearer",
+            kind.chars().take(32).collect::<String>()
+        ));
     }
     let lifetime = match answer.get("expires_in") {
         Some(Value::Number(n)) => n

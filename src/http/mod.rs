@@ -206,7 +206,12 @@ fn http_error(error: &CallError) -> HttpResponse {
         // RFC 6750 §3.1, as the MCP authorization spec asks: the scopes a new token needs.
         let scopes = error.details["required_scopes"]
             .as_array()
-            .map(|s| s.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(" "))
+            .map(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
             .unwrap_or_default();
         response.insert_header((
             "WWW-Authenticate",

@@ -352,7 +352,8 @@ impl Compiler<'_> {
         for rule in &jwt.tools_by_claim {
             let section = &rule.value;
             let patterns: Vec<String> = section.tools.iter().filter_map(|p| self.text(p)).collect();
-            let (Some(claim), Some(equals)) = (self.text(&section.claim), self.text(&section.equals))
+            let (Some(claim), Some(equals)) =
+                (self.text(&section.claim), self.text(&section.equals))
             else {
                 continue;
             };

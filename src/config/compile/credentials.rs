@@ -167,8 +167,9 @@ impl Compiler<'_> {
         &mut self,
         section: &OAuthClientSection,
     ) -> Option<(TokenEndpoint, Vec<String>, Option<String>)> {
-        let url = self.text(&section.token_url).and_then(|text| {
-            match Url::parse(text.trim()) {
+        let url = self
+            .text(&section.token_url)
+            .and_then(|text| match Url::parse(text.trim()) {
                 Ok(url) if matches!(url.scheme(), "http" | "https") && url.has_host() => Some(url),
                 _ => {
                     self.problem(
@@ -177,8 +178,7 @@ impl Compiler<'_> {
                     );
                     None
                 }
-            }
-        });
+            });
         let client_id = self.text(&section.client_id);
         let client_secret = self.text(&section.client_secret);
         if client_secret.as_deref().is_some_and(str::is_empty) {
@@ -220,7 +220,10 @@ impl Compiler<'_> {
                 let value = self.text(text)?;
                 let header = HeaderName::from_bytes(value.as_bytes()).ok();
                 if header.is_none() {
-                    self.problem(&text.referenced, format!("'{value}' is not a valid header name"));
+                    self.problem(
+                        &text.referenced,
+                        format!("'{value}' is not a valid header name"),
+                    );
                 }
                 header
             }

@@ -288,7 +288,8 @@ fn jwks(upstreams: &BTreeMap<String, Arc<Upstream>>) -> Option<serde_json::Value
             keys.insert(signer.key_id().to_owned(), jwk);
         }
     }
-    (!keys.is_empty()).then(|| serde_json::json!({ "keys": keys.into_values().collect::<Vec<_>>() }))
+    (!keys.is_empty())
+        .then(|| serde_json::json!({ "keys": keys.into_values().collect::<Vec<_>>() }))
 }
 
 /// A short hash of every source file's content: the config version.
