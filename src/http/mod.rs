@@ -39,8 +39,9 @@ pub struct AppState {
     pub reloader: Option<Arc<Reloader>>,
     /// MCP requests in flight that `notifications/cancelled` may abort.
     in_flight: mcp::cancel::InFlight,
-    /// Set once shutdown began: responses close their connections.
-    pub draining: std::sync::atomic::AtomicBool,
+    /// Turns `true` once shutdown began: responses close their connections and the idle
+    /// server-to-client streams end.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -52,8 +53,18 @@ impl AppState {
             reload,
             reloader: None,
             in_flight: mcp::cancel::InFlight::default(),
-            draining: std::sync::atomic::AtomicBool::new(false),
+            draining: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Whether shutdown began.
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Watches for the start of shutdown (server-to-client streams end on it).
+    pub fn drain_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.draining.subscribe()
     }
 
     /// Lets `POST /admin/reload` reload the config file through `reloader`.
@@ -123,7 +134,8 @@ pub fn serve(
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// On SIGTERM or SIGINT: mark the state as draining (responses then close their keep-alive
-/// connections, so no new call starts on them), stop accepting connections, and let the calls
+/// connections, so no new call starts on them, and the idle server-to-client streams end, so
+/// their clients reconnect to another replica), stop accepting connections, and let the calls
 /// in flight finish (up to the shutdown timeout) before the server future completes.
 fn drain_on_signal(
     state: Arc<AppState>,
@@ -151,9 +163,7 @@ fn drain_on_signal(
             return;
         }
         tracing::info!("shutting down: finishing calls in flight");
-        state
-            .draining
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        state.draining.send_replace(true);
         // Stop accepting: pause the accept loop, then shut the listening socket's read side so
         // that new connections are refused at once instead of queueing.
         handle.pause().await;

@@ -52,7 +52,7 @@ pub async fn middleware(
             .insert(HeaderName::from_static(REQUEST_ID), value);
     }
     if let Some(state) = state {
-        if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        if state.is_draining() {
             response
                 .response_mut()
                 .head_mut()

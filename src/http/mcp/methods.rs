@@ -373,6 +373,7 @@ fn listen(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> 
         id,
         wanted,
         state.reload.subscribe(),
+        state.drain_watch(),
     )))
 }
 

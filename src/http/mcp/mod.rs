@@ -340,7 +340,8 @@ async fn admit(
 
 /// `GET /mcp`: the server-to-client SSE stream of the handshake revisions. It carries
 /// `notifications/tools/list_changed` after a reload changes the tool list, and a keep-alive
-/// comment every 25 seconds. Clients that do not accept `text/event-stream`, and requests of
+/// comment every 25 seconds, until shutdown begins (the stream then ends, so that the client
+/// reconnects to another replica). Clients that do not accept `text/event-stream`, and requests of
 /// the stateless revision (which has no GET; it uses `subscriptions/listen`), get 405.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (config, caller) = match admit(&req, &state).await {
@@ -370,7 +371,10 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(sse::notifications(state.reload.subscribe()))
+        .streaming(sse::notifications(
+            state.reload.subscribe(),
+            state.drain_watch(),
+        ))
 }
 
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id` (handshake revisions; the
