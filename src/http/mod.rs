@@ -197,7 +197,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.route("/admin/config", web::get().to(admin::config))
         .route("/admin/tools", web::get().to(admin::tools))
-        .route("/admin/reload", web::post().to(admin::reload))
+        .service(
+            web::resource("/admin/reload")
+                .route(web::post().to(admin::reload))
+                .route(web::get().to(admin::reload_status)),
+        )
         .configure(console::routes)
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
         .route(

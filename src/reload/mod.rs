@@ -15,7 +15,8 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 use tokio::sync::broadcast;
 
-/// The outcome of the latest load or reload, shown by `GET /health`.
+/// The outcome of the latest load or reload: `GET /health` shows whether it worked and when,
+/// `GET /admin/reload` and the console also its problems.
 #[derive(Clone, Debug)]
 pub struct ReloadStatus {
     /// Whether it succeeded.
