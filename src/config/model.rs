@@ -96,7 +96,9 @@ pub struct ServerSection {
     #[serde(default)]
     pub reload: ReloadSection,
     /// Allow upstreams at link-local addresses (169.254.0.0/16, fe80::/10, where cloud
-    /// metadata services live); default false. Needs a restart to change.
+    /// metadata services live, also written as IPv4-compatible, IPv4-mapped or NAT64
+    /// `64:ff9b::/96` IPv6) and unspecified ones (0.0.0.0/8, `::`, which reach this host);
+    /// default false: refused in `base_url` and in DNS answers. Needs a restart to change.
     #[serde(default)]
     pub allow_link_local_upstreams: bool,
 }

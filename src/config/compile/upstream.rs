@@ -29,15 +29,15 @@ impl Compiler<'_> {
                     && url.query().is_none()
                     && url.fragment().is_none() =>
             {
-                let link_local = match url.host() {
-                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::is_link_local(ip.into()),
-                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::is_link_local(ip.into()),
-                    _ => false,
+                let refused = match url.host() {
+                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::refused_address(ip.into()),
+                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::refused_address(ip.into()),
+                    _ => None,
                 };
-                if link_local && !self.allow_link_local {
+                if let (Some(why), false) = (refused, self.allow_link_local) {
                     self.problem(
                         &section.base_url.referenced,
-                        format!("base_url of upstream '{name}' is a link-local address (cloud metadata range); set server.allow_link_local_upstreams: true if this is intended"),
+                        format!("base_url of upstream '{name}' is {why}; set server.allow_link_local_upstreams: true if this is intended"),
                     );
                     return None;
                 }
