@@ -45,7 +45,10 @@ fn metadata_and_unspecified_base_urls_are_refused_at_their_node() {
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(lines.len(), REFUSED.len(), "{stdout}");
     for (index, ((_, why), line)) in REFUSED.iter().zip(&lines).enumerate() {
-        let at = format!("F:{}:15: base_url of upstream 'u{index}' is {why}", 3 + 2 * index);
+        let at = format!(
+            "F:{}:15: base_url of upstream 'u{index}' is {why}",
+            3 + 2 * index
+        );
         assert!(line.starts_with(&at), "{line}\nexpected {at}");
     }
 }

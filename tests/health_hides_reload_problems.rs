@@ -51,7 +51,10 @@ async fn health_shows_no_problem_text_and_a_foreign_include_is_not_quoted() {
     keys.sort();
     assert_eq!(keys, ["at", "ok"], "{refused}");
     let text = refused.to_string();
-    assert!(!text.contains("SECRET") && !text.contains("shadow"), "{text}");
+    assert!(
+        !text.contains("SECRET") && !text.contains("shadow"),
+        "{text}"
+    );
     assert_eq!(refused["tools_count"], json!(1), "{refused}");
 
     // The admin API has the located problem, without the file's content.

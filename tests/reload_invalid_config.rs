@@ -172,7 +172,10 @@ async fn an_invalid_include_file_is_reported_at_its_own_location() {
     let (refused, _) = until_last_reload_ok(&gateway.url, false).await;
     assert_eq!(
         gateway.state.reload.status().error,
-        Some(format!("{}:4:26: unknown upstream 'nope'", included.display())),
+        Some(format!(
+            "{}:4:26: unknown upstream 'nope'",
+            included.display()
+        )),
         "{refused}"
     );
     assert_eq!(

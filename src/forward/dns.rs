@@ -46,9 +46,7 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
         return Some(Ipv4Addr::new(a, b, c, d));
     }
     // `to_ipv4` covers both the compatible and the mapped forms (`::1` is loopback, not 0.0.0.1).
-    (v6 != Ipv6Addr::LOCALHOST)
-        .then(|| v6.to_ipv4())
-        .flatten()
+    (v6 != Ipv6Addr::LOCALHOST).then(|| v6.to_ipv4()).flatten()
 }
 
 /// The system resolver with refused answers ([`refused_address`]) removed.
@@ -92,10 +90,24 @@ mod tests {
             "64:ff9b::169.254.0.1",
             "fd00:ec2::254",
         ] {
-            assert_eq!(refused_address(ip.parse().unwrap()), Some(LINK_LOCAL), "{ip}");
+            assert_eq!(
+                refused_address(ip.parse().unwrap()),
+                Some(LINK_LOCAL),
+                "{ip}"
+            );
         }
-        for ip in ["0.0.0.0", "0.1.2.3", "::", "::ffff:0.0.0.0", "64:ff9b::0.0.0.0"] {
-            assert_eq!(refused_address(ip.parse().unwrap()), Some(UNSPECIFIED), "{ip}");
+        for ip in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "::",
+            "::ffff:0.0.0.0",
+            "64:ff9b::0.0.0.0",
+        ] {
+            assert_eq!(
+                refused_address(ip.parse().unwrap()),
+                Some(UNSPECIFIED),
+                "{ip}"
+            );
         }
         for ip in [
             "127.0.0.1",
