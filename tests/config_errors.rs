@@ -953,3 +953,35 @@ tools:
         ],
     );
 }
+
+#[test]
+fn user_info_in_a_base_url_and_an_authorization_header_are_refused_together() {
+    let yaml = r#"
+upstreams:
+  api:
+    base_url: "http://admin:pw@127.0.0.1:9101/api"
+    headers: { Authorization: "Bearer abc" }
+  per_org:
+    base_url: "http://admin:pw@127.0.0.1:9102"
+    headers_by_org: { acme: { authorization: "Bearer def" } }
+  colon:
+    base_url: "http://a%3Ab:pw@127.0.0.1:9103"
+"#;
+    assert_problems(
+        yaml,
+        &[
+            (
+                "\"Bearer abc\"",
+                "upstream 'api' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one",
+            ),
+            (
+                "\"http://a%3Ab",
+                "the user name in base_url of upstream 'colon' contains ':', which HTTP Basic auth cannot carry",
+            ),
+            (
+                "\"Bearer def\"",
+                "upstream 'per_org' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one",
+            ),
+        ],
+    );
+}

@@ -121,7 +121,9 @@ pub struct ReloadSection {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {
-    /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`.
+    /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`. User
+    /// info (`http://user:${PASS}@host/api`, percent-encoded) is sent as HTTP Basic auth, shown
+    /// as `***`, and cannot be combined with an `Authorization` header.
     #[schemars(with = "String")]
     pub base_url: Text,
     /// Time allowed for a whole call, e.g. `5s` (default 30s); a tool's `timeout` overrides it.

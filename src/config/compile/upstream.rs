@@ -22,7 +22,7 @@ const DEFAULT_BREAKER_OPEN_FOR: Duration = Duration::from_secs(10);
 impl Compiler<'_> {
     pub(super) fn upstream(&mut self, name: &str, section: &UpstreamSection) -> Option<Upstream> {
         let base_text = self.text(&section.base_url);
-        let base_url = base_text.and_then(|text| match Url::parse(&text) {
+        let mut base_url = base_text.and_then(|text| match Url::parse(&text) {
             Ok(url)
                 if matches!(url.scheme(), "http" | "https")
                     && url.has_host()
@@ -67,7 +67,17 @@ impl Compiler<'_> {
             (None, Some(_)) => Some(None),
             (_, None) => None,
         };
-        let headers = self.header_map(&section.headers);
+        let basic_auth = match &mut base_url {
+            Some(url) => self.basic_auth(name, section, url),
+            None => Some(None),
+        };
+        let headers = self.header_map(&section.headers).map(|mut headers| {
+            if let Some(Some(credentials)) = &basic_auth {
+                headers.insert(reqwest::header::AUTHORIZATION, credentials.clone());
+            }
+            headers
+        });
+        basic_auth?;
         let mut headers_by_org = HashMap::new();
         for (org, org_headers) in &section.headers_by_org {
             if let (Some(base), Some(extra)) = (&headers, self.header_map(org_headers)) {
@@ -99,6 +109,53 @@ impl Compiler<'_> {
                 breaker_open_for?,
             ),
         })
+    }
+
+    /// Takes the user info out of `url` (so that neither the containment check, nor `render`,
+    /// nor the admin API ever sees it) as an `Authorization: Basic` value, always sensitive;
+    /// `Some(None)` when there is none, `None` after reporting a problem. User and password are
+    /// percent-decoded. An `Authorization` header configured beside them is refused: one
+    /// credential per upstream.
+    fn basic_auth(
+        &mut self,
+        name: &str,
+        section: &UpstreamSection,
+        url: &mut Url,
+    ) -> Option<Option<HeaderValue>> {
+        if url.username().is_empty() && url.password().is_none() {
+            return Some(None);
+        }
+        let decode = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+        let user = decode(url.username());
+        let password = decode(url.password().unwrap_or(""));
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let at = &section.base_url.referenced;
+        if user.contains(&b':') {
+            self.problem(at, format!("the user name in base_url of upstream '{name}' contains ':', which HTTP Basic auth cannot carry"));
+            return None;
+        }
+        let conflicts: Vec<_> = section
+            .headers
+            .iter()
+            .chain(section.headers_by_org.values().flatten())
+            .filter(|(header, _)| header.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value.referenced)
+            .collect();
+        for header in &conflicts {
+            self.problem(header, format!("upstream '{name}' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one"));
+        }
+        if !conflicts.is_empty() {
+            return None;
+        }
+        let mut credentials = user;
+        credentials.push(b':');
+        credentials.extend_from_slice(&password);
+        let encoded =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, credentials);
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+        value.set_sensitive(true);
+        Some(Some(value))
     }
 
     /// Static headers; values that came from the environment are marked sensitive.
