@@ -5,7 +5,7 @@ use crate::caller::Caller;
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
 use crate::forward::{Answer, Forwarder, LineStream};
-use crate::metrics::{LimitLabels, Metrics};
+use crate::metrics::{LimitLabels, Metrics, ToolLabels};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
 use crate::template::value_text;
@@ -421,6 +421,14 @@ impl CallRecord {
                 .rate_limited
                 .get_or_create(&LimitLabels {
                     limit: limit.to_owned(),
+                })
+                .inc();
+        }
+        if error.is_some_and(crate::shape::is_output_mismatch) {
+            self.metrics
+                .output_mismatches
+                .get_or_create(&ToolLabels {
+                    tool: self.tool_label.clone(),
                 })
                 .inc();
         }

@@ -6,6 +6,14 @@ use crate::template::value_text;
 use crate::validate::{Schema, schema_errors};
 use serde_json::{Value, json};
 
+/// The message of the error for an answer that does not match the tool's output schema.
+const OUTPUT_MISMATCH: &str = "the upstream answer does not match the tool's output_schema";
+
+/// Whether `error` is an answer's mismatch with its tool's output schema (counted apart).
+pub fn is_output_mismatch(error: &CallError) -> bool {
+    error.code == ErrorCode::UpstreamError && error.message == OUTPUT_MISMATCH
+}
+
 /// How a tool's upstream answer becomes its result (compiled `response:`).
 #[derive(Debug, Default)]
 pub struct ResponseShape {
@@ -68,11 +76,8 @@ impl ResponseShape {
         if let Some(schema) = &self.output_schema {
             let errors = schema_errors(schema, &value);
             if !errors.is_empty() {
-                return Err(CallError::new(
-                    ErrorCode::UpstreamError,
-                    "the upstream answer does not match the tool's output_schema",
-                )
-                .with_details(json!({ "errors": errors })));
+                return Err(CallError::new(ErrorCode::UpstreamError, OUTPUT_MISMATCH)
+                    .with_details(json!({ "errors": errors })));
             }
         }
         let text = value_text(&value).into_owned();

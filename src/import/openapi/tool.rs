@@ -247,7 +247,9 @@ impl<'a> Importer<'_, 'a> {
             tool.push(Entry::new("annotations", annotations));
         }
         tool.push(Entry::new("request", Node::Map(request)));
-        if let Some(output_schema) = self.output_schema(operation, &mut notes) {
+        if self.output_schemas
+            && let Some(output_schema) = self.output_schema(operation, &mut notes)
+        {
             tool.push(Entry::new(
                 "response",
                 Node::Map(vec![Entry::new("output_schema", output_schema)]),
