@@ -80,6 +80,10 @@ fn header_names_modern(req: &HttpRequest) -> bool {
         .is_some_and(|v| modern::MODERN_VERSIONS.contains(&v.trim()))
 }
 
+/// The most messages a JSON-RPC batch (2025-03-26) may hold; each still counts against the
+/// caller's rate limits.
+pub const MAX_BATCH_MESSAGES: usize = 64;
+
 /// `POST /mcp` (and `/`, `/v1`, `/v1/mcp`): one JSON-RPC message, a batch (2025-03-26 only),
 /// or a legacy `list_tools` / `call_tool` request.
 pub async fn post(
@@ -177,7 +181,25 @@ async fn post_legacy(
         .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
 
     let reply = match message {
-        Value::Array(batch) if ctx.version == "2025-03-26" && !batch.is_empty() => {
+        Value::Array(batch) if batch.is_empty() || batch.len() > MAX_BATCH_MESSAGES => {
+            // JSON-RPC 2.0: an empty batch is one Invalid Request; an oversized one is refused
+            // whole, before any of its messages runs.
+            let message = if batch.is_empty() {
+                "an empty JSON-RPC batch is an invalid request".to_owned()
+            } else {
+                format!(
+                    "a JSON-RPC batch may hold at most {MAX_BATCH_MESSAGES} messages (this one has {}); nothing was executed",
+                    batch.len()
+                )
+            };
+            return HttpResponse::BadRequest().json(rpc_error(
+                Value::Null,
+                INVALID_REQUEST,
+                &message,
+                ErrorCode::InvalidRequest,
+            ));
+        }
+        Value::Array(batch) if ctx.version == "2025-03-26" => {
             // Every reply of a batch goes in one JSON array: no event streams here.
             ctx.accepts_sse = false;
             let mut replies = Vec::new();
