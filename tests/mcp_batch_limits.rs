@@ -56,18 +56,27 @@ async fn empty_and_oversized_batches_are_invalid_requests_and_the_cap_is_rate_li
     assert_eq!(reply["error"]["code"], json!(-32600), "{reply}");
     assert_eq!(reply["id"], Value::Null, "{reply}");
     let message = reply["error"]["message"].as_str().unwrap();
-    assert!(message.contains("empty") && !message.contains("revision"), "{message}");
+    assert!(
+        message.contains("empty") && !message.contains("revision"),
+        "{message}"
+    );
 
     // One over the cap: a single error object, and nothing was executed.
     let (status, reply) = post_batch(&url, calls(65)).await;
     assert_eq!(status, 400, "{reply}");
-    assert!(reply.is_object(), "one error, not a batch of replies: {reply}");
+    assert!(
+        reply.is_object(),
+        "one error, not a batch of replies: {reply}"
+    );
     assert_eq!(reply["error"]["code"], json!(-32600), "{reply}");
     assert!(
         reply["error"]["message"].as_str().unwrap().contains("64"),
         "{reply}"
     );
-    assert!(upstream.requests().is_empty(), "a refused batch reached the upstream");
+    assert!(
+        upstream.requests().is_empty(),
+        "a refused batch reached the upstream"
+    );
 
     // At the cap: 64 replies; the burst of 10 is spent by the first ten calls only.
     let (status, reply) = post_batch(&url, calls(64)).await;
