@@ -18,7 +18,7 @@ use crate::reload::{ReloadState, Reloader};
 use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, web};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -222,6 +222,30 @@ fn http_error(error: &CallError) -> HttpResponse {
         ));
     }
     response.json(json!({ "error": error.body() }))
+}
+
+/// `None` when a POST body is declared JSON (`application/json` or `application/*+json`, any
+/// parameters) or not declared at all (some clients omit the header); else the 415 answer.
+/// Defence in depth beside the Origin check: `text/plain`, form and multipart bodies are what a
+/// browser may send cross-site without a preflight.
+fn refuse_non_json(req: &HttpRequest) -> Option<HttpResponse> {
+    let declared = req.headers().get(actix_web::http::header::CONTENT_TYPE)?;
+    let essence = declared
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let is_json = essence.as_deref().is_some_and(|mime| {
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    });
+    if is_json {
+        return None;
+    }
+    let error = CallError::new(
+        ErrorCode::InvalidRequest,
+        "the body must be JSON: send Content-Type: application/json",
+    );
+    Some(HttpResponse::UnsupportedMediaType().json(json!({ "error": error.body() })))
 }
 
 /// How long a client may take to send its whole body (a client dripping bytes is cut off).

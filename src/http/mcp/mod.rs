@@ -18,7 +18,7 @@ mod sse;
 
 use super::auth::authenticate;
 use super::observe::request_id;
-use super::{AppState, guard, http_error, legacy, parse_json, read_body};
+use super::{AppState, guard, http_error, legacy, parse_json, read_body, refuse_non_json};
 use crate::error::{CallError, ErrorCode};
 use crate::http::session::Level;
 use actix_web::http::StatusCode;
@@ -95,6 +95,9 @@ pub async fn post(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
+    if let Some(refusal) = refuse_non_json(&req) {
+        return refusal;
+    }
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
