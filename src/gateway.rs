@@ -253,7 +253,7 @@ impl Gateway {
         let mut request = request;
         crate::trace::inject(&mut request.headers);
         let answer = self.forwarder.send(request).await?;
-        let value = parse_body(&answer);
+        let value = parse_body(&answer)?;
         let text = value_text(&value).into_owned();
         Ok((
             mime_type,

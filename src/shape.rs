@@ -40,7 +40,8 @@ pub struct ToolResult {
 impl ResponseShape {
     /// Applies `pick`, the output schema and `max_bytes` to an answer.
     pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
-        self.shape_value(parse_body(answer))
+        parse_body(answer)
+            .and_then(|value| self.shape_value(value))
             .map_err(|error| add_status(error, answer.status))
     }
 
@@ -115,14 +116,27 @@ impl ResponseShape {
     }
 }
 
-/// Reads an answer as JSON when it is JSON, else as text.
-pub fn parse_body(answer: &UpstreamAnswer) -> Value {
-    if answer.looks_like_json()
-        && let Ok(value) = serde_json::from_slice(&answer.body)
-    {
-        return value;
+/// Reads an answer as JSON when it is JSON, else as text. An answer labelled JSON
+/// (`application/json`, `+json`) whose body does not parse is an `upstream_error` (an empty
+/// body is the empty string); an unlabelled one that only looks like JSON and does not parse
+/// is text.
+pub fn parse_body(answer: &UpstreamAnswer) -> Result<Value, CallError> {
+    if answer.looks_like_json() {
+        match serde_json::from_slice(&answer.body) {
+            Ok(value) => return Ok(value),
+            Err(error) if answer.labelled_json() && !answer.body.trim_ascii().is_empty() => {
+                return Err(CallError::new(
+                    ErrorCode::UpstreamError,
+                    format!("the upstream answer is labelled JSON but is not valid JSON: {error}"),
+                )
+                .with_details(json!({ "content_type": answer.content_type })));
+            }
+            Err(_) => {}
+        }
     }
-    Value::String(String::from_utf8_lossy(&answer.body).into_owned())
+    Ok(Value::String(
+        String::from_utf8_lossy(&answer.body).into_owned(),
+    ))
 }
 
 /// Adds the upstream's HTTP status to a shaping error's details (where a pick failed).

@@ -9,7 +9,7 @@ use crate::metrics::Metrics;
 use crate::render::RenderedRequest;
 use crate::upstream::Upstream;
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -37,15 +37,20 @@ impl UpstreamAnswer {
     /// upstream sent no content type).
     pub fn looks_like_json(&self) -> bool {
         match &self.content_type {
-            Some(ct) => {
-                let ct = ct.to_ascii_lowercase();
-                ct.starts_with("application/json") || ct.contains("+json")
-            }
+            Some(_) => self.labelled_json(),
             None => matches!(
                 self.body.iter().find(|b| !b.is_ascii_whitespace()),
                 Some(b'{' | b'[')
             ),
         }
+    }
+
+    /// Whether the `Content-Type` says JSON (`application/json` or a `+json` type).
+    pub fn labelled_json(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with("application/json") || ct.contains("+json")
+        })
     }
 }
 
@@ -62,6 +67,8 @@ enum Failure {
     TooLarge,
     /// A non-2xx answer.
     Status(UpstreamAnswer),
+    /// The answer's `Content-Encoding` (what is left after gzip and deflate are decoded).
+    Encoded(String),
 }
 
 impl Failure {
@@ -121,6 +128,13 @@ impl Failure {
             .with_details(
                 json!({ "upstream": name, "max_response_bytes": upstream.max_response_bytes }),
             ),
+            Self::Encoded(encoding) => CallError::new(
+                ErrorCode::UpstreamError,
+                format!(
+                    "upstream '{name}' answered with Content-Encoding '{encoding}', which toolgate does not decode (gzip and deflate are decoded)"
+                ),
+            )
+            .with_details(json!({ "upstream": name, "content_encoding": encoding })),
             Self::Status(answer) => {
                 // The upstream's own words (e.g. which parameter it refused) help the model
                 // correct its call, so a short form goes into the message too.
@@ -159,7 +173,8 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Builds the client: connection pool, rustls, no proxy from the environment, no redirects,
-    /// no automatic decompression (so a compressed answer cannot expand past the size cap), and
+    /// gzip and deflate answers decoded as they are read (the size cap counts decoded bytes, so
+    /// a compressed answer cannot expand past it), and
     /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
     pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
         let mut builder = reqwest::Client::builder();
@@ -332,6 +347,13 @@ impl Forwarder {
                 .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
+        // gzip and deflate are decoded by the client (and the header removed); any other
+        // coding left would be handed on as mojibake.
+        if let Some(encoding) = header(CONTENT_ENCODING).filter(|coding| {
+            !coding.trim().is_empty() && !coding.trim().eq_ignore_ascii_case("identity")
+        }) {
+            return Err(Failure::Encoded(encoding.chars().take(64).collect()));
+        }
         let content_type = header(CONTENT_TYPE);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
         let success = (200..300).contains(&status);
