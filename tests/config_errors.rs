@@ -985,3 +985,55 @@ upstreams:
         ],
     );
 }
+
+#[test]
+fn numbers_are_typed_after_substitution_and_reported_at_their_node() {
+    let yaml = r#"
+server:
+  max_body_bytes: ${TG_TEST_BODY}
+upstreams:
+  api: { base_url: "http://127.0.0.1:9101", retries: "two", breaker_failures: 5000000000 }
+rate_limits:
+  tiers:
+    standard: { requests: "${TG_TEST_RATE:-ten}", per: 1s }
+"#;
+    let dir = write(&[("gateway.yaml", yaml)]);
+    let file = dir.path().join("gateway.yaml");
+    let lines = [
+        problem(
+            &file,
+            yaml,
+            "${TG_TEST_BODY}",
+            "max_body_bytes must be a whole number (after substituting its ${VAR}s)",
+        ),
+        problem(
+            &file,
+            yaml,
+            "\"${TG_TEST_RATE",
+            "requests must be a whole number (after substituting its ${VAR}s)",
+        ),
+        problem(
+            &file,
+            yaml,
+            "\"two\"",
+            "retries must be a whole number, not 'two'",
+        ),
+        problem(
+            &file,
+            yaml,
+            "5000000000",
+            "breaker_failures must be at most 4294967295, not '5000000000'",
+        ),
+    ];
+    let run = toolgate(
+        &["check", "--config", file.to_str().unwrap()],
+        &[("TG_TEST_BODY", "1 MiB")],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let printed: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(printed, lines, "stderr:\n{}", run.stderr);
+    assert!(
+        !run.stdout.contains("1 MiB"),
+        "a value from the environment was quoted"
+    );
+}

@@ -268,6 +268,7 @@ info: { title: "Tree & Co. API", version: "0.1" }
 paths:
   /nodes/{nodeId}/children/{child-name}:
     post:
+      summary: "Add a ${child}"
       description: "Adds a child; labels may contain ${placeholders} and $$ signs."
       parameters:
         - { name: nodeId, in: path, required: true, schema: { type: boolean } }
@@ -318,6 +319,7 @@ components:
         "_2fa:",
         "\"2fa\": \"{{args._2fa}}\"",
         "$${placeholders} and $$$ signs",
+        "title: Add a $${child}",
         "$ref: \"#/$defs/Node\"",
     ] {
         assert!(yaml.contains(expected), "missing {expected:?} in:\n{yaml}");

@@ -10,7 +10,7 @@ mod server;
 mod tool;
 mod upstream;
 
-use super::model::Text;
+use super::model::{Number, Text};
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig};
 use crate::tool::{Resource, ResourceTemplate, Tool};
@@ -235,6 +235,84 @@ impl Compiler<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+/// An unsigned integer type a [`Number`] can be typed as.
+trait Whole: TryFrom<u64> + Copy {
+    /// The largest value, for messages.
+    const MAX: u64;
+}
+
+impl Whole for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+impl Whole for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl Whole for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+impl Compiler<'_> {
+    /// A whole number with `${VAR}`s substituted, typed as `T`; a problem at its node when it
+    /// is not one. `field` names it in the message; a value that came from the environment is
+    /// never quoted.
+    fn whole<T: Whole>(&mut self, number: &Number, field: &str) -> Option<T> {
+        let text = Text {
+            value: number.value.0.clone(),
+            referenced: number.referenced,
+            defined: number.defined,
+        };
+        let value = self.text(&text)?;
+        let substituted = number.value.0.contains('$');
+        let shown = if substituted {
+            " (after substituting its ${VAR}s)".to_owned()
+        } else {
+            format!(", not '{value}'")
+        };
+        match value.trim().parse::<u64>() {
+            Ok(parsed) => match T::try_from(parsed) {
+                Ok(typed) => Some(typed),
+                Err(_) => {
+                    self.problem(
+                        &number.referenced,
+                        format!("{field} must be at most {}{shown}", T::MAX),
+                    );
+                    None
+                }
+            },
+            Err(_) => {
+                self.problem(
+                    &number.referenced,
+                    format!("{field} must be a whole number{shown}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// [`Self::whole`] for an optional field: `default` when absent; `None` after a problem.
+    fn whole_or<T: Whole>(
+        &mut self,
+        number: &Option<Number>,
+        field: &str,
+        default: T,
+    ) -> Option<T> {
+        match number {
+            Some(number) => self.whole(number, field),
+            None => Some(default),
+        }
+    }
+
+    /// [`Self::whole`] for an optional field without a default: `Some(None)` when absent.
+    fn whole_opt<T: Whole>(&mut self, number: &Option<Number>, field: &str) -> Option<Option<T>> {
+        match number {
+            Some(number) => self.whole(number, field).map(Some),
+            None => Some(None),
         }
     }
 }

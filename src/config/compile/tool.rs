@@ -66,7 +66,7 @@ impl Compiler<'_> {
             "description": description,
             "inputSchema": input_schema,
         });
-        if let Some(title) = &section.title {
+        if let Some(title) = section.title.as_ref().and_then(|t| self.text(t)) {
             mcp_descriptor["title"] = json!(title);
         }
         if let Some(schema) = output_schema {
@@ -123,8 +123,8 @@ impl Compiler<'_> {
         let (mime_type, descriptor) = resource_descriptor(
             ("uri", &uri),
             name,
-            section.mime_type.as_deref(),
-            section.description.as_deref(),
+            section.mime_type.as_ref().and_then(|t| self.text(t)),
+            section.description.as_ref().and_then(|t| self.text(t)),
         );
         Some(Resource {
             uri,
@@ -167,16 +167,20 @@ impl Compiler<'_> {
                 ok = false;
             }
         }
-        if response.max_bytes == Some(0) {
+        let max_bytes = self.whole_opt::<usize>(&response.max_bytes, "max_bytes");
+        if max_bytes == Some(Some(0)) {
             self.problem(
                 &section.name.referenced,
                 "response.max_bytes must be greater than 0",
             );
             ok = false;
         }
+        let Some(max_bytes) = max_bytes else {
+            return (None, output_value);
+        };
         let shape = ResponseShape {
             pick,
-            max_bytes: response.max_bytes,
+            max_bytes,
             output_schema: output_validator,
         };
         (ok.then_some(shape), output_value)
@@ -218,8 +222,8 @@ impl Compiler<'_> {
         let (mime_type, descriptor) = resource_descriptor(
             ("uriTemplate", &written),
             name,
-            section.mime_type.as_deref(),
-            section.description.as_deref(),
+            section.mime_type.as_ref().and_then(|t| self.text(t)),
+            section.description.as_ref().and_then(|t| self.text(t)),
         );
         Some(ResourceTemplate {
             uri_template: written,
@@ -237,10 +241,10 @@ impl Compiler<'_> {
 fn resource_descriptor(
     (key, address): (&str, &str),
     name: String,
-    mime_type: Option<&str>,
-    description: Option<&str>,
+    mime_type: Option<String>,
+    description: Option<String>,
 ) -> (String, Value) {
-    let mime_type = mime_type.unwrap_or("application/json").to_owned();
+    let mime_type = mime_type.unwrap_or_else(|| "application/json".to_owned());
     let mut descriptor = json!({ key: address, "name": name, "mimeType": mime_type });
     if let Some(description) = description {
         descriptor["description"] = json!(description);

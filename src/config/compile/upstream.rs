@@ -4,8 +4,9 @@ use super::Compiler;
 use crate::config::model::{Text, UpstreamSection};
 use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::upstream::Upstream;
+use indexmap::IndexMap;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;
 
@@ -62,11 +63,23 @@ impl Compiler<'_> {
         let queue_timeout = duration_or(&section.queue_timeout, DEFAULT_QUEUE_TIMEOUT);
         let retry_backoff = duration_or(&section.retry_backoff, DEFAULT_RETRY_BACKOFF);
         let breaker_open_for = duration_or(&section.breaker_open_for, DEFAULT_BREAKER_OPEN_FOR);
-        let concurrency = match (section.max_concurrency, queue_timeout) {
-            (Some(limit), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
-            (None, Some(_)) => Some(None),
-            (_, None) => None,
+        let max_concurrency = self.whole_opt::<usize>(&section.max_concurrency, "max_concurrency");
+        let concurrency = match (max_concurrency, queue_timeout) {
+            (Some(Some(limit)), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
+            (Some(None), Some(_)) => Some(None),
+            _ => None,
         };
+        let max_response_bytes = self.whole_or(
+            &section.max_response_bytes,
+            "max_response_bytes",
+            DEFAULT_MAX_RESPONSE_BYTES,
+        );
+        let retries = self.whole_or(&section.retries, "retries", DEFAULT_RETRIES);
+        let breaker_failures = self.whole_or(
+            &section.breaker_failures,
+            "breaker_failures",
+            DEFAULT_BREAKER_FAILURES,
+        );
         let basic_auth = match &mut base_url {
             Some(url) => self.basic_auth(name, section, url),
             None => Some(None),
@@ -96,18 +109,13 @@ impl Compiler<'_> {
             timeout: timeout?,
             headers: headers?,
             headers_by_org,
-            max_response_bytes: section
-                .max_response_bytes
-                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            max_response_bytes: max_response_bytes?,
             concurrency: concurrency?,
             retry: RetryPolicy {
-                retries: section.retries.unwrap_or(DEFAULT_RETRIES),
+                retries: retries?,
                 backoff: retry_backoff?,
             },
-            breaker: CircuitBreaker::new(
-                section.breaker_failures.unwrap_or(DEFAULT_BREAKER_FAILURES),
-                breaker_open_for?,
-            ),
+            breaker: CircuitBreaker::new(breaker_failures?, breaker_open_for?),
         })
     }
 
@@ -159,7 +167,7 @@ impl Compiler<'_> {
     }
 
     /// Static headers; values that came from the environment are marked sensitive.
-    fn header_map(&mut self, headers: &BTreeMap<String, Text>) -> Option<HeaderMap> {
+    fn header_map(&mut self, headers: &IndexMap<String, Text>) -> Option<HeaderMap> {
         let mut map = HeaderMap::new();
         let mut ok = true;
         for (name, text) in headers {

@@ -236,7 +236,8 @@ impl<'a> Importer<'_, 'a> {
 
         let mut tool = vec![Entry::new("name", Node::String(name))];
         if let Some(title) = title {
-            tool.push(Entry::new("title", Node::String(title)));
+            // Titles get `${VAR}` substitution too.
+            tool.push(Entry::new("title", Node::String(escape_dollars(&title))));
         }
         tool.push(Entry::new(
             "description",
