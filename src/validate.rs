@@ -3,10 +3,12 @@
 use crate::error::{CallError, ErrorCode};
 use jsonschema::{Draft, PatternOptions, Validator};
 use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::Arc;
 
 /// A compiled JSON Schema (2020-12, formats checked, linear-time regular expressions, no
-/// remote `$ref`s).
-pub type Schema = Validator;
+/// remote `$ref`s), shared by every tool with the same schema.
+pub type Schema = Arc<Validator>;
 
 /// Compiles a schema; the error is a message for the config author.
 pub fn compile_schema(schema: &Value) -> Result<Schema, String> {
@@ -15,7 +17,101 @@ pub fn compile_schema(schema: &Value) -> Result<Schema, String> {
         .should_validate_formats(true)
         .with_pattern_options(PatternOptions::regex())
         .build(schema)
+        .map(Arc::new)
         .map_err(|e| format!("invalid JSON Schema: {e}"))
+}
+
+/// Compiles each distinct schema once. Generated configs (an OpenAPI import of thousands of
+/// operations) repeat the same argument schemas many times; a compiled validator with its
+/// regular expressions costs far more time and memory than the lookup.
+#[derive(Debug, Default)]
+pub struct SchemaCache {
+    compiled: HashMap<String, Result<Schema, String>>,
+    /// Whether the validator checks a `format` name, by name.
+    known_formats: HashMap<String, bool>,
+}
+
+impl SchemaCache {
+    /// Every `format` keyword of `schema` whose name the validator does not check (such a
+    /// value passes whatever it holds), as `(JSON Pointer of the keyword, name)`.
+    pub fn unknown_formats(&mut self, schema: &Value) -> Vec<(String, String)> {
+        let mut found = Vec::new();
+        format_keywords(schema, String::new(), &mut found);
+        found.retain(|(_, name)| {
+            !*self.known_formats.entry(name.clone()).or_insert_with(|| {
+                jsonschema::options()
+                    .with_draft(Draft::Draft202012)
+                    .should_validate_formats(true)
+                    .should_ignore_unknown_formats(false)
+                    .build(&json!({ "format": name }))
+                    .is_ok()
+            })
+        });
+        found
+    }
+
+    /// The compiled schema, from the cache when an equal schema was compiled before.
+    pub fn compile(&mut self, schema: &Value) -> Result<Schema, String> {
+        // serde_json's maps are sorted (no `preserve_order`), so equal schemas have equal
+        // texts; were they not, an equal schema would only be compiled again.
+        let key = schema.to_string();
+        self.compiled
+            .entry(key)
+            .or_insert_with(|| compile_schema(schema))
+            .clone()
+    }
+}
+
+/// Keywords whose value is one subschema.
+const SUBSCHEMA: [&str; 11] = [
+    "items",
+    "not",
+    "if",
+    "then",
+    "else",
+    "contains",
+    "additionalProperties",
+    "propertyNames",
+    "unevaluatedItems",
+    "unevaluatedProperties",
+    "additionalItems",
+];
+/// Keywords whose value is an array of subschemas.
+const SUBSCHEMA_LISTS: [&str; 4] = ["allOf", "anyOf", "oneOf", "prefixItems"];
+/// Keywords whose value maps names to subschemas.
+const SUBSCHEMA_MAPS: [&str; 5] = [
+    "properties",
+    "patternProperties",
+    "$defs",
+    "definitions",
+    "dependentSchemas",
+];
+
+/// Collects the `format` keywords (with a string value) of a schema and its subschemas;
+/// a property that happens to be named `format` is not one.
+fn format_keywords(schema: &Value, at: String, found: &mut Vec<(String, String)>) {
+    let Value::Object(map) = schema else {
+        return;
+    };
+    let escape = |key: &str| key.replace('~', "~0").replace('/', "~1");
+    for (key, value) in map {
+        let here = format!("{at}/{}", escape(key));
+        if key == "format" {
+            if let Value::String(name) = value {
+                found.push((here, name.clone()));
+            }
+        } else if SUBSCHEMA.contains(&key.as_str()) {
+            format_keywords(value, here, found);
+        } else if SUBSCHEMA_LISTS.contains(&key.as_str()) {
+            for (index, item) in value.as_array().into_iter().flatten().enumerate() {
+                format_keywords(item, format!("{here}/{index}"), found);
+            }
+        } else if SUBSCHEMA_MAPS.contains(&key.as_str()) {
+            for (name, item) in value.as_object().into_iter().flatten() {
+                format_keywords(item, format!("{here}/{}", escape(name)), found);
+            }
+        }
+    }
 }
 
 /// The longest echo of an invalid value in an error message, in characters.
@@ -99,4 +195,38 @@ pub fn validate_arguments(schema: &Schema, args: &Value) -> Result<(), CallError
         format!("invalid arguments: {summary}"),
     )
     .with_details(json!({ "errors": errors })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_unknown_formats_in_subschemas_only() {
+        let schema = json!({
+            "type": "object",
+            "properties": {
+                "format": { "type": "string", "format": "emial" },
+                "when": { "type": "string", "format": "date-time" },
+                "list": { "type": "array", "items": { "format": "colour" } },
+                "either": { "anyOf": [ { "format": "uuid" }, { "format": "phone" } ] },
+            },
+        });
+        let mut found = SchemaCache::default().unknown_formats(&schema);
+        found.sort();
+        assert_eq!(
+            found,
+            [
+                (
+                    "/properties/either/anyOf/1/format".to_owned(),
+                    "phone".to_owned()
+                ),
+                ("/properties/format/format".to_owned(), "emial".to_owned()),
+                (
+                    "/properties/list/items/format".to_owned(),
+                    "colour".to_owned()
+                ),
+            ]
+        );
+    }
 }

@@ -18,6 +18,9 @@ pub fn run(
     let listen = listen.unwrap_or_else(|| config.server.listen.clone());
     let watch = config.server.reload.clone();
     tracing::info!(config = %path.display(), version = %config.version, tools = config.tools.len(), "config loaded");
+    for warning in &config.warnings {
+        tracing::warn!("{warning}");
+    }
     let gateway = Arc::new(Gateway::new(config)?);
     let state = Arc::new(ReloadState::default());
     let reloader = Arc::new(Reloader::new(

@@ -123,6 +123,9 @@ pub struct RuntimeConfig {
     pub version: String,
     /// The files this config was read from.
     pub sources: Vec<PathBuf>,
+    /// Likely mistakes that do not stop the config from serving (an unknown JSON Schema
+    /// `format`), located like problems.
+    pub warnings: Vec<Problem>,
 }
 
 impl RuntimeConfig {

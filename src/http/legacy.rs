@@ -22,12 +22,16 @@ pub async fn handle(
     match method {
         "list_tools" => {
             let config = state.gateway.config();
-            let tools: Vec<&Value> = state
+            #[derive(serde::Serialize)]
+            struct Listing<'a> {
+                tools: Vec<crate::tool::LegacyDescriptor<'a>>,
+            }
+            let tools = state
                 .gateway
                 .visible_tools(&config, caller)
-                .map(|t| &t.legacy_descriptor)
+                .map(|t| t.legacy_descriptor())
                 .collect();
-            HttpResponse::Ok().json(json!({ "tools": tools }))
+            HttpResponse::Ok().json(Listing { tools })
         }
         "call_tool" => call_tool(state, caller, params, request_id).await,
         "" => http_error(&CallError::new(

@@ -171,6 +171,9 @@ impl Reloader {
                 let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
                 let version = new.version.clone();
                 let tools = new.tools.len();
+                for warning in &new.warnings {
+                    tracing::warn!("{warning}");
+                }
                 self.gateway.swap(new);
                 self.state.reloads_ok.fetch_add(1, Ordering::Relaxed);
                 self.state.record(ReloadStatus {

@@ -28,8 +28,11 @@ pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig
         allow_link_local: false,
         problems: Vec::new(),
         file: String::new(),
+        schemas: crate::validate::SchemaCache::default(),
+        warnings: Vec::new(),
     };
-    let config = compiler.run(&sources);
+    let mut config = compiler.run(&sources);
+    config.warnings = std::mem::take(&mut compiler.warnings);
     if compiler.problems.is_empty() {
         Ok(config)
     } else {
@@ -46,6 +49,10 @@ struct Compiler<'e> {
     problems: Vec<Problem>,
     /// The file being compiled, for problem locations.
     file: String,
+    /// Every distinct JSON Schema of the config, compiled once.
+    schemas: crate::validate::SchemaCache,
+    /// Things that do not stop the config from serving but are likely mistakes.
+    warnings: Vec<Problem>,
 }
 
 /// The upstreams that request templates may name.
@@ -99,6 +106,7 @@ impl Compiler<'_> {
                 .iter()
                 .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty)),
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
+            warnings: Vec::new(),
         }
     }
 
@@ -206,6 +214,16 @@ impl Compiler<'_> {
             line: at.line(),
             column: at.column(),
             message,
+        });
+    }
+
+    /// Records a warning: printed by `check` and logged on load, never a reason to refuse.
+    fn warning(&mut self, at: &Location, message: impl Into<String>) {
+        self.warnings.push(Problem {
+            file: self.file.clone(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
         });
     }
 

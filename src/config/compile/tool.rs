@@ -5,7 +5,6 @@ use super::{Compiler, Upstreams};
 use crate::config::model::{ResourceSection, ResourceTemplateSection, ToolSection};
 use crate::shape::ResponseShape;
 use crate::tool::{Resource, ResourceTemplate, Tool};
-use crate::validate::compile_schema;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
@@ -34,11 +33,12 @@ impl Compiler<'_> {
         let input_schema = match &section.input_schema {
             Some(schema) => {
                 self.object_schema(schema, "input_schema");
+                self.warn_unknown_formats(schema, "input_schema");
                 schema.value.clone()
             }
             None => json!({ "type": "object", "additionalProperties": false }),
         };
-        let validator = match compile_schema(&input_schema) {
+        let validator = match self.schemas.compile(&input_schema) {
             Ok(v) => Some(v),
             Err(message) => {
                 let at = section
@@ -64,8 +64,8 @@ impl Compiler<'_> {
         let mut mcp_descriptor = json!({
             "name": name,
             "description": description,
-            "inputSchema": input_schema,
         });
+        mcp_descriptor["inputSchema"] = input_schema;
         if let Some(title) = section.title.as_ref().and_then(|t| self.text(t)) {
             mcp_descriptor["title"] = json!(title);
         }
@@ -75,8 +75,6 @@ impl Compiler<'_> {
         if annotations.as_object().is_some_and(|a| !a.is_empty()) {
             mcp_descriptor["annotations"] = annotations;
         }
-        let legacy_descriptor =
-            json!({ "name": name, "description": description, "parameters": input_schema });
         let tests = section
             .tests
             .iter()
@@ -85,13 +83,11 @@ impl Compiler<'_> {
         Some(Tool {
             name,
             description,
-            input_schema,
             validator: validator?,
             request: request?,
             response: response?,
             stream: section.response.stream,
             mcp_descriptor,
-            legacy_descriptor,
             tests,
         })
     }
@@ -106,6 +102,20 @@ impl Compiler<'_> {
             );
         }
         ok
+    }
+
+    /// A warning for each `format` the validator does not check: any value passes it, which
+    /// is rarely what the author meant (a typo such as `emial`, or a custom name). Not an
+    /// error, so that a config imported from an OpenAPI document with custom formats serves.
+    fn warn_unknown_formats(&mut self, schema: &Spanned<Value>, what: &str) {
+        for (pointer, name) in self.schemas.unknown_formats(&schema.value) {
+            self.warning(
+                &schema.referenced,
+                format!(
+                    "{what}: format '{name}' (at {pointer}) is not one toolgate checks, so any string passes; use date, date-time, time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, regex, ... or remove it"
+                ),
+            );
+        }
     }
 
     /// Compiles a `resources:` entry.
@@ -153,7 +163,8 @@ impl Compiler<'_> {
         let mut output_value = None;
         if let Some(schema) = &response.output_schema {
             if self.object_schema(schema, "output_schema") {
-                match compile_schema(&schema.value) {
+                self.warn_unknown_formats(schema, "output_schema");
+                match self.schemas.compile(&schema.value) {
                     Ok(v) => {
                         output_validator = Some(v);
                         output_value = Some(schema.value.clone());
@@ -215,7 +226,7 @@ impl Compiler<'_> {
             "required": vars,
             "additionalProperties": false,
         });
-        let validator = compile_schema(&schema).ok()?;
+        let validator = self.schemas.compile(&schema).ok()?;
         let request = self.request(&section.request, upstreams, Some(&schema));
         let name = self.text(&section.name)?;
         let request = request?;

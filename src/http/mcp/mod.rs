@@ -296,7 +296,7 @@ async fn post_modern(
                 if let Some(tool) = config.tool(name).filter(|_| ctx.caller.may_use(name))
                     && let Err(refusal) = modern::check_param_headers(
                         req,
-                        &tool.input_schema,
+                        tool.input_schema(),
                         params.get("arguments"),
                     )
                 {
