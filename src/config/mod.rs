@@ -126,6 +126,8 @@ pub struct RuntimeConfig {
     /// Likely mistakes that do not stop the config from serving (an unknown JSON Schema
     /// `format`), located like problems.
     pub warnings: Vec<Problem>,
+    /// `telemetry:` as written (applied when the gateway starts).
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 impl RuntimeConfig {

@@ -102,6 +102,37 @@ pub struct ConfigFile {
     /// Operator endpoints under `/admin/`; off when absent.
     #[schemars(with = "Option<AdminSection>")]
     pub admin: Option<Spanned<AdminSection>>,
+    /// OpenTelemetry traces exported over OTLP/HTTP; only in the main file. Off unless an
+    /// endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT`. Read when the gateway
+    /// starts: a change needs a restart.
+    #[schemars(with = "Option<TelemetrySection>")]
+    pub telemetry: Option<Spanned<TelemetrySection>>,
+}
+
+/// `telemetry:`: where traces go. Every key falls back to the standard `OTEL_*` variable.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySection {
+    /// Export traces (default: yes when an endpoint is known). `false` turns them off
+    /// whatever the environment says.
+    pub enabled: Option<bool>,
+    /// The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318`; spans are
+    /// POSTed as protobuf to `<endpoint>/v1/traces`. Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// (used as it is), then `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    #[schemars(with = "Option<String>")]
+    pub otlp_endpoint: Option<Text>,
+    /// The spans' `service.name` (default `OTEL_SERVICE_NAME`, else `toolgate`).
+    #[schemars(with = "Option<String>")]
+    pub service_name: Option<Text>,
+    /// Share of new traces kept, from 0.0 to 1.0 (default 1.0). A trace the client started
+    /// keeps the client's decision (its `traceparent` sampled flag).
+    #[schemars(with = "Option<f64>")]
+    pub sample_ratio: Option<Spanned<f64>>,
+    /// Headers sent with every export, e.g. `Authorization: "Bearer ${OTEL_TOKEN}"`
+    /// (default `OTEL_EXPORTER_OTLP_HEADERS`). Never logged.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: BTreeMap<String, Text>,
 }
 
 /// `admin:`: the operator endpoints (`GET /admin/config`, `GET /admin/tools`,

@@ -99,6 +99,7 @@ fn main_only_sections(source: &Source) -> Vec<Problem> {
         ("auth", file.auth.as_ref().map(|s| s.referenced)),
         ("rate_limits", file.rate_limits.as_ref().map(|s| s.referenced)),
         ("admin", file.admin.as_ref().map(|s| s.referenced)),
+        ("telemetry", file.telemetry.as_ref().map(|s| s.referenced)),
     ]
     .into_iter()
     .filter_map(|(section, at)| {

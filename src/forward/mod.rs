@@ -13,6 +13,7 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// How many characters of an upstream error body are quoted in the error message.
 const SHORT_EXCERPT_CHARS: usize = 200;
@@ -274,10 +275,20 @@ impl Forwarder {
         let mut attempt = 0;
         let result = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let result = match tokio::time::timeout(left, self.exchange(&request, streams)).await {
+            let span = crate::telemetry::upstream_call(
+                request.method.as_str(),
+                &request.url,
+                &upstream.name,
+                attempt,
+            );
+            let exchange = self.exchange(&request, streams).instrument(span.clone());
+            let result = match tokio::time::timeout(left, exchange).await {
                 Ok(result) => result,
                 Err(_) => Err(Failure::Timeout),
             };
+            if let Err(failure) = &result {
+                crate::telemetry::record_upstream_failure(&span, &failure.metric_status());
+            }
             let again = match &result {
                 Err(failure) => {
                     failure.retryable()
@@ -325,10 +336,12 @@ impl Forwarder {
         request: &RenderedRequest,
         streams: Option<bool>,
     ) -> Result<Exchanged, Failure> {
+        let mut headers = request.headers.clone();
+        crate::trace::inject(&mut headers);
         let mut builder = self
             .client
             .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone());
+            .headers(headers);
         if let Some(body) = &request.body {
             builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
         }
@@ -340,6 +353,7 @@ impl Forwarder {
             }
         })?;
         let status = response.status().as_u16();
+        crate::telemetry::record_upstream_status(status);
         let header = |name| {
             response
                 .headers()

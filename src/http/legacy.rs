@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 /// Answers one legacy request.
 pub async fn handle(
@@ -19,6 +20,25 @@ pub async fn handle(
 ) -> HttpResponse {
     let method = request.get("method").and_then(Value::as_str).unwrap_or("");
     let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+    let span = if crate::telemetry::enabled() {
+        let tool = params.get("tool_name").and_then(Value::as_str);
+        crate::telemetry::legacy_request(method, tool, &caller.id)
+    } else {
+        tracing::Span::none()
+    };
+    // A call's outcome is recorded on the span by the gateway (see `gateway::open_call`).
+    answer(state, caller, method, params, request_id)
+        .instrument(span)
+        .await
+}
+
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    method: &str,
+    params: Value,
+    request_id: &str,
+) -> HttpResponse {
     match method {
         "list_tools" => {
             let config = state.gateway.config();

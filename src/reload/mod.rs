@@ -169,6 +169,9 @@ impl Reloader {
             }
             Ok(new) => {
                 let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
+                if new.telemetry != current.telemetry {
+                    tracing::warn!(config = %self.path.display(), "telemetry settings changed: they take effect when the gateway restarts");
+                }
                 let version = new.version.clone();
                 let tools = new.tools.len();
                 for warning in &new.warnings {

@@ -2,11 +2,13 @@
 //!
 //! One file per section of the config, in the order a request meets them: `server.rs`
 //! (listen address, origins, sessions, reload), `callers.rs` (auth and rate limits),
-//! `upstream.rs`, `tool.rs` (tools and resources) and `request.rs` (request templates).
+//! `upstream.rs`, `tool.rs` (tools and resources), `request.rs` (request templates) and
+//! `telemetry.rs` (trace export).
 
 mod callers;
 mod request;
 mod server;
+mod telemetry;
 mod tool;
 mod upstream;
 
@@ -107,6 +109,7 @@ impl Compiler<'_> {
                 .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty)),
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
             warnings: Vec::new(),
+            telemetry: self.telemetry(main.file.telemetry.as_ref().map(|t| &t.value)),
         }
     }
 
