@@ -129,7 +129,7 @@ tool:
         yaml,
         &[(
             "tool:",
-            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, auth, rate_limits, admin",
+            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, auth, rate_limits, admin, telemetry",
         )],
     );
 }
