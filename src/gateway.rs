@@ -5,7 +5,7 @@ use crate::caller::{Access, Caller};
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
 use crate::forward::{Answer, Forwarder, LineStream};
-use crate::metrics::{LimitLabels, Metrics};
+use crate::metrics::{LimitLabels, Metrics, ToolLabels};
 use crate::render::RenderedRequest;
 use crate::shape::{ToolResult, parse_body};
 use crate::template::value_text;
@@ -17,6 +17,7 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// The header carrying the request id upstream.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -75,8 +76,8 @@ pub fn render_call(
             ));
         }
     };
-    validate_arguments(&tool.validator, &args)?;
-    tool.request.render(&args, caller)
+    crate::telemetry::phase("validate").in_scope(|| validate_arguments(&tool.validator, &args))?;
+    crate::telemetry::phase("render").in_scope(|| tool.request.render(&args, caller))
 }
 
 /// [`find_tool`] then [`render_call`]: what `toolgate render` and `toolgate test` show.
@@ -211,14 +212,19 @@ impl Gateway {
         let record = CallRecord::start(self.metrics.clone(), &config, caller, name, request_id);
         let outcome = async {
             let tool = find_tool(&config, caller, name)?.clone();
-            config.limits.check(caller, name).await?;
+            config
+                .limits
+                .check(caller, name)
+                .instrument(crate::telemetry::phase("rate_limit"))
+                .await?;
             let mut request = render_call(&tool, caller, arguments)?;
             if let Ok(value) = HeaderValue::from_str(request_id) {
                 request.headers.insert(REQUEST_ID, value);
             }
-            crate::trace::inject(&mut request.headers);
             match self.forward(caller, request, Some(tool.stream)).await? {
-                Answer::Whole(answer) => Ok(Opened::Done(tool.response.shape(&answer)?)),
+                Answer::Whole(answer) => Ok(Opened::Done(
+                    crate::telemetry::phase("shape").in_scope(|| tool.response.shape(&answer))?,
+                )),
                 Answer::Lines(lines) => Ok(Opened::Lines(Box::new(OpenCall {
                     tool,
                     lines,
@@ -272,8 +278,6 @@ impl Gateway {
             )
             .with_details(serde_json::json!({ "uri": uri })));
         };
-        let mut request = request;
-        crate::trace::inject(&mut request.headers);
         let Answer::Whole(answer) = self.forward(caller, request, None).await? else {
             // Never asked for: `None` reads every answer whole.
             return Err(CallError::new(
@@ -281,7 +285,7 @@ impl Gateway {
                 "a resource was streamed where it should have been read whole",
             ));
         };
-        let value = parse_body(&answer);
+        let value = parse_body(&answer)?;
         let text = value_text(&value).into_owned();
         Ok((
             mime_type,
@@ -448,6 +452,8 @@ struct CallRecord {
     request_id: String,
     started: Instant,
     done: bool,
+    /// The request's trace span, which gets the outcome (none when traces are off).
+    span: tracing::Span,
 }
 
 impl CallRecord {
@@ -477,6 +483,7 @@ impl CallRecord {
             request_id: request_id.to_owned(),
             started: Instant::now(),
             done: false,
+            span: crate::telemetry::current(),
         }
     }
 
@@ -492,6 +499,14 @@ impl CallRecord {
                 })
                 .inc();
         }
+        if error.is_some_and(crate::shape::is_output_mismatch) {
+            self.metrics
+                .output_mismatches
+                .get_or_create(&ToolLabels {
+                    tool: self.tool_label.clone(),
+                })
+                .inc();
+        }
         self.write(error.map_or("ok", |e| e.code.as_str()));
     }
 
@@ -504,6 +519,7 @@ impl CallRecord {
             outcome,
             self.started.elapsed(),
         );
+        crate::telemetry::record_outcome(&self.span, outcome);
         let elapsed_ms = self.started.elapsed().as_secs_f64() * 1000.0;
         tracing::info!(request_id = %self.request_id, tool = %self.name, caller = %self.caller, outcome, elapsed_ms, "tool call");
     }

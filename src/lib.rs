@@ -22,6 +22,7 @@ pub mod reload;
 pub mod render;
 pub mod resilience;
 pub mod shape;
+pub mod telemetry;
 pub mod template;
 pub mod tool;
 pub mod trace;

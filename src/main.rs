@@ -102,13 +102,17 @@ enum Command {
 
 fn main() -> std::process::ExitCode {
     let args = Args::parse();
-    cli::init_logging(matches!(args.log_format, LogFormat::Json));
+    let json = matches!(args.log_format, LogFormat::Json);
+    if !matches!(args.command, Command::Serve { .. }) {
+        // `serve` sets up logging once its config says whether traces are exported.
+        cli::init_logging(json, None);
+    }
     let result = match args.command {
         Command::Serve {
             config,
             listen,
             workers,
-        } => cli::serve::run(&config.config, listen, workers),
+        } => cli::serve::run(&config.config, listen, workers, json),
         Command::Check { config } => cli::check::run(&config.config),
         Command::Render { config, tool, args } => cli::render::run(&config.config, &tool, &args),
         Command::Call { config, tool, args } => cli::call::run(&config.config, &tool, &args),

@@ -1,5 +1,5 @@
-//! Prometheus metrics: requests, tool calls, upstream latency, rate-limit rejections, reloads,
-//! config version and calls in flight. Labels never carry secrets or argument values.
+//! Prometheus metrics: requests, tool calls, upstream latency, rate-limit rejections, output
+//! schema mismatches, reloads, config version and calls in flight. Labels never carry secrets or argument values.
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::encoding::text::encode;
@@ -62,6 +62,13 @@ pub struct TokenLabels {
     pub outcome: String,
 }
 
+/// Labels naming one tool.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    /// The tool (`(unknown)` for names the caller cannot see).
+    pub tool: String,
+}
+
 /// Labels carrying the config version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {
@@ -81,6 +88,8 @@ pub struct Metrics {
     pub upstream_latency: Family<UpstreamLabels, Histogram>,
     /// Calls refused by a rate limit.
     pub rate_limited: Family<LimitLabels, Counter>,
+    /// Upstream answers that did not match their tool's `output_schema`, by tool.
+    pub output_mismatches: Family<ToolLabels, Counter>,
     /// 1 for the serving config's version.
     pub config_version: Family<VersionLabels, Gauge>,
     /// Tool calls in flight.
@@ -204,6 +213,7 @@ impl Default for Metrics {
             latency_histogram as fn() -> Histogram,
         );
         let rate_limited = Family::<LimitLabels, Counter>::default();
+        let output_mismatches = Family::<ToolLabels, Counter>::default();
         let config_version = Family::<VersionLabels, Gauge>::default();
         let in_flight = Gauge::default();
         let token_fetches = Family::<TokenLabels, Counter>::default();
@@ -226,6 +236,11 @@ impl Default for Metrics {
             "rate_limit_rejections",
             "Calls refused by a rate limit",
             rate_limited.clone(),
+        );
+        registry.register(
+            "output_schema_mismatches",
+            "Upstream answers that did not match their tool's output_schema, by tool",
+            output_mismatches.clone(),
         );
         registry.register(
             "config_version",
@@ -253,6 +268,7 @@ impl Default for Metrics {
             tool_calls,
             upstream_latency,
             rate_limited,
+            output_mismatches,
             config_version,
             in_flight,
             token_fetches,

@@ -6,6 +6,14 @@ use crate::template::value_text;
 use crate::validate::{Schema, schema_errors};
 use serde_json::{Value, json};
 
+/// The message of the error for an answer that does not match the tool's output schema.
+const OUTPUT_MISMATCH: &str = "the upstream answer does not match the tool's output_schema";
+
+/// Whether `error` is an answer's mismatch with its tool's output schema (counted apart).
+pub fn is_output_mismatch(error: &CallError) -> bool {
+    error.code == ErrorCode::UpstreamError && error.message == OUTPUT_MISMATCH
+}
+
 /// How a tool's upstream answer becomes its result (compiled `response:`).
 #[derive(Debug, Default)]
 pub struct ResponseShape {
@@ -32,7 +40,8 @@ pub struct ToolResult {
 impl ResponseShape {
     /// Applies `pick`, the output schema and `max_bytes` to an answer.
     pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
-        self.shape_value(parse_body(answer))
+        parse_body(answer)
+            .and_then(|value| self.shape_value(value))
             .map_err(|error| add_status(error, answer.status))
     }
 
@@ -68,11 +77,8 @@ impl ResponseShape {
         if let Some(schema) = &self.output_schema {
             let errors = schema_errors(schema, &value);
             if !errors.is_empty() {
-                return Err(CallError::new(
-                    ErrorCode::UpstreamError,
-                    "the upstream answer does not match the tool's output_schema",
-                )
-                .with_details(json!({ "errors": errors })));
+                return Err(CallError::new(ErrorCode::UpstreamError, OUTPUT_MISMATCH)
+                    .with_details(json!({ "errors": errors })));
             }
         }
         let text = value_text(&value).into_owned();
@@ -110,14 +116,27 @@ impl ResponseShape {
     }
 }
 
-/// Reads an answer as JSON when it is JSON, else as text.
-pub fn parse_body(answer: &UpstreamAnswer) -> Value {
-    if answer.looks_like_json()
-        && let Ok(value) = serde_json::from_slice(&answer.body)
-    {
-        return value;
+/// Reads an answer as JSON when it is JSON, else as text. An answer labelled JSON
+/// (`application/json`, `+json`) whose body does not parse is an `upstream_error` (an empty
+/// body is the empty string); an unlabelled one that only looks like JSON and does not parse
+/// is text.
+pub fn parse_body(answer: &UpstreamAnswer) -> Result<Value, CallError> {
+    if answer.looks_like_json() {
+        match serde_json::from_slice(&answer.body) {
+            Ok(value) => return Ok(value),
+            Err(error) if answer.labelled_json() && !answer.body.trim_ascii().is_empty() => {
+                return Err(CallError::new(
+                    ErrorCode::UpstreamError,
+                    format!("the upstream answer is labelled JSON but is not valid JSON: {error}"),
+                )
+                .with_details(json!({ "content_type": answer.content_type })));
+            }
+            Err(_) => {}
+        }
     }
-    Value::String(String::from_utf8_lossy(&answer.body).into_owned())
+    Ok(Value::String(
+        String::from_utf8_lossy(&answer.body).into_owned(),
+    ))
 }
 
 /// Adds the upstream's HTTP status to a shaping error's details (where a pick failed).

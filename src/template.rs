@@ -107,6 +107,19 @@ impl Template {
                 secret: false,
             });
         }
+        if let Some(parts) = plain_parts(source) {
+            return Ok(Self {
+                parts: parts?,
+                source: source.to_owned(),
+                secret: false,
+            });
+        }
+        Self::parse_with_handlebars(source)
+    }
+
+    /// The full parse through the `handlebars` crate's parser, for every template that
+    /// [`plain_parts`] does not recognise.
+    fn parse_with_handlebars(source: &str) -> Result<Self, String> {
         let compiled = HbTemplate::compile(source).map_err(|e| format!("template syntax: {e}"))?;
         let mut parts = Vec::new();
         for element in compiled.elements {
@@ -213,6 +226,50 @@ impl Template {
 }
 
 /// Parses `args.a.b` / `caller.org` into a [`VarRef`].
+/// The parts of a template made only of literal text and `{{root.path}}` expressions with no
+/// spaces, escapes or other Handlebars syntax: what nearly every template is, and what
+/// Handlebars itself reads as raw strings and plain paths. Anything else (`{{{`, `\{{`,
+/// `{{#`, `{{~`, a space inside the braces, a lone `{{`) is `None`, for the full parser.
+/// Parsing tens of thousands of tools' templates this way skips the Handlebars grammar, which
+/// dominated `toolgate check` on large configs.
+fn plain_parts(source: &str) -> Option<Result<Vec<Part>, String>> {
+    let mut parts = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        let (literal, after) = rest.split_at(open);
+        if literal.ends_with('\\') || literal.contains("}}") {
+            return None;
+        }
+        let inner = &after[2..];
+        let close = inner.find("}}")?;
+        let name = &inner[..close];
+        let plain = name.contains('.')
+            && (name.starts_with("args.") || name.starts_with("caller."))
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !plain || inner[close + 2..].starts_with('}') {
+            return None;
+        }
+        if !literal.is_empty() {
+            parts.push(Part::Literal(literal.to_owned()));
+        }
+        match parse_var(name) {
+            Ok(var) => parts.push(Part::Var(var)),
+            Err(message) => return Some(Err(message)),
+        }
+        rest = &inner[close + 2..];
+    }
+    if rest.contains("}}") {
+        // Handlebars has its own view of stray closing braces: let it decide.
+        return None;
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Literal(rest.to_owned()));
+    }
+    Some(Ok(parts))
+}
+
 fn parse_var(raw: &str) -> Result<VarRef, String> {
     let mut segments = raw.split('.');
     let root = match segments.next() {
@@ -252,6 +309,38 @@ fn parse_var(raw: &str) -> Result<VarRef, String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The plain-template fast path reads templates exactly as Handlebars does.
+    #[test]
+    fn plain_templates_parse_as_handlebars_does() {
+        for source in [
+            "{{args.id}}",
+            "/v1/items/{{args.id}}",
+            "/v1/{{args.a}}{{args.b}}/x",
+            "Bearer {{caller.claims.sub}} for {{caller.org}}",
+            "{ \"a\": {{args.a}} }",
+            "{{args.my-key}} and {{args.k_2}}",
+            "{{args.nope-}}",
+            "{{caller.name}}",
+        ] {
+            let fast = plain_parts(source).expect("taken by the fast path");
+            let slow = Template::parse_with_handlebars(source).map(|t| t.parts);
+            assert_eq!(format!("{fast:?}"), format!("{slow:?}"), "{source}");
+        }
+        for source in [
+            "{{ args.id }}",
+            "{{{args.id}}}",
+            "\\{{args.id}}",
+            "{{#if args.x}}y{{/if}}",
+            "{{~args.id}}",
+            "{{args.id}",
+            "a }} {{args.id}}",
+            "{{args.id}} }}",
+            "{{lookup args 'x'}}",
+        ] {
+            assert!(plain_parts(source).is_none(), "{source}");
+        }
+    }
 
     fn render(source: &str, args: Value) -> Option<String> {
         let caller = Caller::anonymous("standard");

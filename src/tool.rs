@@ -12,8 +12,6 @@ pub struct Tool {
     pub name: String,
     /// Description for the model.
     pub description: String,
-    /// The input schema as written (advertised to clients).
-    pub input_schema: Value,
     /// The compiled input schema.
     pub validator: Schema,
     /// The upstream call.
@@ -22,14 +20,40 @@ pub struct Tool {
     pub response: ResponseShape,
     /// Whether the answer is relayed as it arrives (`response.stream`).
     pub stream: bool,
-    /// The MCP `Tool` object served by `tools/list`, built once.
+    /// The MCP `Tool` object served by `tools/list`, built once; it holds the only copy of
+    /// the input schema (see [`Tool::input_schema`]).
     pub mcp_descriptor: Value,
-    /// The legacy `list_tools` entry (`name`, `description`, `parameters`), built once.
-    pub legacy_descriptor: Value,
     /// `tests:` entries as written: `(args, expect)`.
     pub tests: Vec<(Value, Value)>,
     /// Scopes a JWT caller's token must carry to see and call it.
     pub required_scopes: Vec<String>,
+}
+
+impl Tool {
+    /// The input schema as written (advertised to clients).
+    pub fn input_schema(&self) -> &Value {
+        &self.mcp_descriptor["inputSchema"]
+    }
+
+    /// The legacy `list_tools` entry (`name`, `description`, `parameters`), borrowed.
+    pub fn legacy_descriptor(&self) -> LegacyDescriptor<'_> {
+        LegacyDescriptor {
+            name: &self.name,
+            description: &self.description,
+            parameters: self.input_schema(),
+        }
+    }
+}
+
+/// A tool as the legacy `list_tools` lists it.
+#[derive(Debug, serde::Serialize)]
+pub struct LegacyDescriptor<'a> {
+    /// The tool's name.
+    pub name: &'a str,
+    /// Its description.
+    pub description: &'a str,
+    /// Its input schema.
+    pub parameters: &'a Value,
 }
 
 /// One resource, compiled from a `resources:` entry.

@@ -1,7 +1,9 @@
-//! W3C Trace Context (`traceparent`, `tracestate`): accepted from the client and passed on to
-//! the upstream, so that an upstream's traces join the client's trace. The HTTP layer scopes
-//! each request's context with [`scope`]; the gateway adds it to the upstream request with
-//! [`inject`]. Malformed values are dropped, never forwarded.
+//! W3C Trace Context (`traceparent`, `tracestate`): accepted from the client (HTTP headers, or
+//! an MCP request's `params._meta`) and passed on to the upstream, so that an upstream's traces
+//! join the client's trace. The HTTP layer scopes each request's context with [`scope`]; the
+//! upstream request gets it from [`inject`]: the gateway's own upstream span when traces are
+//! exported (see [`crate::telemetry`]), else the client's context as it came. Malformed values
+//! are dropped, never forwarded.
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use std::future::Future;
@@ -54,6 +56,23 @@ impl TraceContext {
         })
     }
 
+    /// The context in an MCP request's `params._meta` (`traceparent`, `tracestate`), if valid.
+    pub fn from_meta(params: &serde_json::Value) -> Option<Self> {
+        let meta = params.get("_meta")?;
+        let text = |name: &str| meta.get(name).and_then(serde_json::Value::as_str);
+        Self::parse(text("traceparent")?, text("tracestate"))
+    }
+
+    /// The `traceparent` value.
+    pub fn traceparent(&self) -> &str {
+        self.traceparent.to_str().unwrap_or_default()
+    }
+
+    /// The `tracestate` value, if any.
+    pub fn tracestate(&self) -> Option<&str> {
+        self.tracestate.as_ref().and_then(|v| v.to_str().ok())
+    }
+
     /// The context of a request's headers, if it carries a valid one.
     pub fn from_headers(headers: &actix_web::http::header::HeaderMap) -> Option<Self> {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
@@ -66,8 +85,21 @@ pub async fn scope<F: Future>(context: Option<TraceContext>, future: F) -> F::Ou
     CURRENT.scope(context, future).await
 }
 
-/// Adds the current trace context (if any) to an upstream request's headers.
+/// Runs `future` with `context` as the current trace context when there is one; otherwise
+/// the context in force stays.
+pub async fn scope_if<F: Future>(context: Option<TraceContext>, future: F) -> F::Output {
+    match context {
+        Some(context) => CURRENT.scope(Some(context), future).await,
+        None => future.await,
+    }
+}
+
+/// Adds the trace context to an upstream request's headers: the current exported span's
+/// when traces are on, else the client's (if any).
 pub fn inject(headers: &mut HeaderMap) {
+    if crate::telemetry::inject_current(headers) {
+        return;
+    }
     let _ = CURRENT.try_with(|current| {
         if let Some(context) = current {
             headers.insert(TRACEPARENT, context.traceparent.clone());

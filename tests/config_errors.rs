@@ -129,7 +129,7 @@ tool:
         yaml,
         &[(
             "tool:",
-            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, auth, rate_limits, admin",
+            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, auth, rate_limits, admin, telemetry",
         )],
     );
 }
@@ -951,5 +951,89 @@ tools:
             ("\"{{args.h}}\"", &format!("header 'Host' {why}")),
             ("\"chunked\"", &format!("header 'Transfer-Encoding' {why}")),
         ],
+    );
+}
+
+#[test]
+fn user_info_in_a_base_url_and_an_authorization_header_are_refused_together() {
+    let yaml = r#"
+upstreams:
+  api:
+    base_url: "http://admin:pw@127.0.0.1:9101/api"
+    headers: { Authorization: "Bearer abc" }
+  per_org:
+    base_url: "http://admin:pw@127.0.0.1:9102"
+    headers_by_org: { acme: { authorization: "Bearer def" } }
+  colon:
+    base_url: "http://a%3Ab:pw@127.0.0.1:9103"
+"#;
+    assert_problems(
+        yaml,
+        &[
+            (
+                "\"Bearer abc\"",
+                "upstream 'api' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one",
+            ),
+            (
+                "\"http://a%3Ab",
+                "the user name in base_url of upstream 'colon' contains ':', which HTTP Basic auth cannot carry",
+            ),
+            (
+                "\"Bearer def\"",
+                "upstream 'per_org' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one",
+            ),
+        ],
+    );
+}
+
+#[test]
+fn numbers_are_typed_after_substitution_and_reported_at_their_node() {
+    let yaml = r#"
+server:
+  max_body_bytes: ${TG_TEST_BODY}
+upstreams:
+  api: { base_url: "http://127.0.0.1:9101", retries: "two", breaker_failures: 5000000000 }
+rate_limits:
+  tiers:
+    standard: { requests: "${TG_TEST_RATE:-ten}", per: 1s }
+"#;
+    let dir = write(&[("gateway.yaml", yaml)]);
+    let file = dir.path().join("gateway.yaml");
+    let lines = [
+        problem(
+            &file,
+            yaml,
+            "${TG_TEST_BODY}",
+            "max_body_bytes must be a whole number (after substituting its ${VAR}s)",
+        ),
+        problem(
+            &file,
+            yaml,
+            "\"${TG_TEST_RATE",
+            "requests must be a whole number (after substituting its ${VAR}s)",
+        ),
+        problem(
+            &file,
+            yaml,
+            "\"two\"",
+            "retries must be a whole number, not 'two'",
+        ),
+        problem(
+            &file,
+            yaml,
+            "5000000000",
+            "breaker_failures must be at most 4294967295, not '5000000000'",
+        ),
+    ];
+    let run = toolgate(
+        &["check", "--config", file.to_str().unwrap()],
+        &[("TG_TEST_BODY", "1 MiB")],
+    );
+    assert_eq!(run.code, 1, "{}\n{}", run.stdout, run.stderr);
+    let printed: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(printed, lines, "stderr:\n{}", run.stderr);
+    assert!(
+        !run.stdout.contains("1 MiB"),
+        "a value from the environment was quoted"
     );
 }

@@ -31,9 +31,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Imports `spec`, compares stdout with `<stem>.expected.yaml`, and checks the golden file.
-fn golden(spec: &str, stem: &str) {
-    let output = toolgate(&["import", "openapi", &format!("tests/data/openapi/{spec}")]);
+/// Imports `spec` (with `flags`), compares stdout with `<stem>.expected.yaml`, and checks the
+/// golden file; returns it.
+fn golden(spec: &str, stem: &str, flags: &[&str]) -> String {
+    let spec_path = format!("tests/data/openapi/{spec}");
+    let mut args = vec!["import", "openapi", &spec_path];
+    args.extend_from_slice(flags);
+    let output = toolgate(&args);
     assert!(
         output.status.success(),
         "import of {spec} failed: {}",
@@ -73,6 +77,7 @@ fn golden(spec: &str, stem: &str) {
         );
     }
     check_passes(&format!("tests/data/openapi/{stem}.expected.yaml"));
+    actual
 }
 
 /// `toolgate check` accepts the file as a complete config.
@@ -99,17 +104,31 @@ fn render(config: &str, tool: &str, args: &str) -> String {
 
 #[test]
 fn petstore_3_0_matches_its_golden_file_and_checks() {
-    golden("petstore.yaml", "petstore");
+    golden("petstore.yaml", "petstore", &[]);
 }
 
 #[test]
 fn petstore_3_1_matches_its_golden_file_and_checks() {
-    golden("petstore-3.1.yaml", "petstore-3.1");
+    golden("petstore-3.1.yaml", "petstore-3.1", &[]);
 }
 
 #[test]
 fn helpdesk_json_matches_its_golden_file_and_checks() {
-    golden("helpdesk.json", "helpdesk");
+    golden("helpdesk.json", "helpdesk", &[]);
+}
+
+#[test]
+fn output_schemas_are_written_only_with_the_flag() {
+    for (spec, stem) in [("petstore.yaml", "petstore"), ("helpdesk.json", "helpdesk")] {
+        let plain = golden(spec, stem, &[]);
+        assert!(!plain.contains("output_schema:"), "{stem}: {plain}");
+        let strict = golden(
+            spec,
+            &format!("{stem}.output-schemas"),
+            &["--output-schemas"],
+        );
+        assert!(strict.contains("output_schema:"), "{stem}: {strict}");
+    }
 }
 
 #[test]
@@ -249,6 +268,7 @@ info: { title: "Tree & Co. API", version: "0.1" }
 paths:
   /nodes/{nodeId}/children/{child-name}:
     post:
+      summary: "Add a ${child}"
       description: "Adds a child; labels may contain ${placeholders} and $$ signs."
       parameters:
         - { name: nodeId, in: path, required: true, schema: { type: boolean } }
@@ -299,6 +319,7 @@ components:
         "_2fa:",
         "\"2fa\": \"{{args._2fa}}\"",
         "$${placeholders} and $$$ signs",
+        "title: Add a $${child}",
         "$ref: \"#/$defs/Node\"",
     ] {
         assert!(yaml.contains(expected), "missing {expected:?} in:\n{yaml}");

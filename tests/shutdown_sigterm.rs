@@ -1,6 +1,6 @@
 //! Graceful shutdown of the real binary: on SIGTERM, `toolgate serve` stops accepting
-//! connections, lets every call already in flight finish successfully, and exits with status 0
-//! within its shutdown deadline (10 s).
+//! connections, lets every call already in flight finish successfully, ends the idle
+//! server-to-client streams at once, and exits with status 0 within its shutdown deadline (10 s).
 
 mod common;
 
@@ -273,5 +273,106 @@ async fn calls_on_a_keep_alive_connection_after_sigterm_are_never_cut_off() {
     assert_eq!(
         answered, sent,
         "{sent} calls reached the upstream, {answered} were answered"
+    );
+}
+
+/// Opens a server-to-client stream (`GET /mcp` of the handshake revisions, or the
+/// `subscriptions/listen` stream of 2026-07-28) and reads its opening event.
+async fn open_stream(client: &reqwest::Client, url: &str, listen: bool) -> reqwest::Response {
+    let request = if listen {
+        let body = json!({ "jsonrpc": "2.0", "id": 7, "method": "subscriptions/listen", "params": {
+            "notifications": { "toolsListChanged": true },
+            "_meta": {
+                "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientCapabilities": {},
+                "io.modelcontextprotocol/clientInfo": { "name": "drain-test", "version": "1" },
+            },
+        } });
+        client
+            .post(format!("{url}/mcp"))
+            .header("Content-Type", "application/json")
+            .header("MCP-Protocol-Version", "2026-07-28")
+            .header("Mcp-Method", "subscriptions/listen")
+            .body(body.to_string())
+    } else {
+        client.get(format!("{url}/mcp"))
+    };
+    let mut response = request
+        .header("Accept", "application/json, text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "text/event-stream");
+    assert!(
+        response.chunk().await.unwrap().is_some(),
+        "no opening event"
+    );
+    response
+}
+
+/// Reads a stream to its end; `true` when it ended cleanly.
+async fn ends_cleanly(mut stream: reqwest::Response) -> bool {
+    loop {
+        match stream.chunk().await {
+            Ok(Some(_)) => continue,
+            Ok(None) => return true,
+            Err(_) => return false,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn open_server_to_client_streams_are_closed_at_the_start_of_the_drain() {
+    let upstream = start_upstream().await;
+    let mut served = serve(&upstream.url(), 1000).await;
+    let url = served.url();
+    // Both kinds of idle stream, each on its own connection, and a call in flight beside them.
+    let client = no_pool_client();
+    let get_stream = open_stream(&client, &url, false).await;
+    let listen_stream = open_stream(&client, &url, true).await;
+    let call = {
+        let url = url.clone();
+        tokio::spawn(async move { call_slow(&no_pool_client(), &url).await })
+    };
+    let started = Instant::now();
+    while upstream.requests().is_empty() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the call never arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    served.terminate();
+    let signalled = Instant::now();
+    let get_ended = tokio::spawn(ends_cleanly(get_stream));
+    let listen_ended = tokio::spawn(ends_cleanly(listen_stream));
+    // The call in flight still gets its answer.
+    let (status, body) = call.await.unwrap().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["result"], json!({ "slow": 1000 }));
+    let (status, took) = served.wait_exit(EXIT_DEADLINE).await;
+    println!(
+        "with a GET /mcp and a subscriptions/listen stream open: exit {status} {took:?} after SIGTERM"
+    );
+    assert!(
+        status.success(),
+        "exit status {status}; log:\n{}",
+        served.log()
+    );
+    // Well before the 10 s drain deadline: the streams did not hold the process.
+    assert!(
+        signalled.elapsed() < Duration::from_secs(5),
+        "exited {:?} after SIGTERM; log:\n{}",
+        signalled.elapsed(),
+        served.log()
+    );
+    assert!(
+        get_ended.await.unwrap(),
+        "the GET /mcp stream was cut, not ended"
+    );
+    assert!(
+        listen_ended.await.unwrap(),
+        "the listen stream was cut, not ended"
     );
 }

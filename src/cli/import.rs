@@ -22,6 +22,11 @@ pub enum ImportSource {
         /// Leave out operations whose operationId or "METHOD /path" matches (repeatable).
         #[arg(long, value_name = "GLOB")]
         exclude: Vec<String>,
+        /// Declare each operation's response schema as the tool's output_schema. Clients then
+        /// get an outputSchema, but every answer is checked against it: one that drifts from
+        /// the spec fails the call (upstream_error). Off by default.
+        #[arg(long)]
+        output_schemas: bool,
         /// Write to this file instead of stdout.
         #[arg(short = 'o', long = "output", value_name = "FILE")]
         output: Option<PathBuf>,
@@ -35,6 +40,7 @@ pub fn run(source: ImportSource) -> anyhow::Result<ExitCode> {
         upstream,
         include,
         exclude,
+        output_schemas,
         output,
     } = source;
     let text = std::fs::read_to_string(&spec)
@@ -43,6 +49,7 @@ pub fn run(source: ImportSource) -> anyhow::Result<ExitCode> {
         upstream,
         include,
         exclude,
+        output_schemas,
         source_name: spec.file_name().map_or_else(
             || spec.display().to_string(),
             |n| n.to_string_lossy().into(),

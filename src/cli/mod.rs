@@ -13,20 +13,35 @@ pub mod test;
 use anyhow::Context;
 use std::path::Path;
 use toolgate::config::{self, RuntimeConfig};
-use tracing_subscriber::EnvFilter;
+use toolgate::telemetry;
+use tracing_subscriber::filter::{FilterExt, filter_fn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_logging(json: bool) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`); with a tracer provider, also
+/// exports toolgate's trace spans (which never show in the log).
+pub fn init_logging(json: bool, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
+    let fmt = tracing_subscriber::fmt::layer()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr);
     if json {
-        builder.json().init();
+        install(fmt.json(), traces);
     } else {
-        builder.init();
+        install(fmt, traces);
     }
+}
+
+fn install<L>(fmt: L, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>)
+where
+    L: Layer<Registry> + Send + Sync,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let not_trace_spans = filter_fn(|metadata| metadata.target() != telemetry::TARGET);
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter.and(not_trace_spans)))
+        .with(traces.map(telemetry::layer))
+        .init();
 }
 
 /// Loads a config, or fails with every problem listed.

@@ -126,6 +126,11 @@ pub struct RuntimeConfig {
     pub version: String,
     /// The files this config was read from.
     pub sources: Vec<PathBuf>,
+    /// Likely mistakes that do not stop the config from serving (an unknown JSON Schema
+    /// `format`), located like problems.
+    pub warnings: Vec<Problem>,
+    /// `telemetry:` as written (applied when the gateway starts).
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 impl RuntimeConfig {

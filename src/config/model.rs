@@ -3,6 +3,7 @@
 //! These types mirror CONTRACT §2. Strings keep their [`Spanned`] location so that every problem
 //! found later (a missing `${VAR}`, an unknown upstream, a bad template) points at its node.
 
+use indexmap::IndexMap;
 use serde::Deserialize;
 use serde_json::Value;
 use serde_saphyr::Spanned;
@@ -10,6 +11,57 @@ use std::collections::BTreeMap;
 
 /// A string from the config with its location; may contain `${VAR}` / `${VAR:-default}`.
 pub type Text = Spanned<String>;
+
+/// A whole number from the config with its location: written as a number (`65536`) or as a
+/// string with `${VAR}` (`"${MAX_BYTES:-65536}"`), typed after substitution.
+pub type Number = Spanned<Scalar>;
+
+/// A scalar as written, kept as text until `${VAR}`s are substituted and it is typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scalar(pub String);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a number, or a string with ${VAR}")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_string()))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.to_owned()))
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// How a [`Number`] looks in the JSON Schema: an integer, or a string holding `${VAR}`.
+pub struct WholeOrVar;
+
+impl schemars::JsonSchema for WholeOrVar {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "WholeOrVar".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        // `minimum` constrains only numbers and `pattern` only strings.
+        schemars::json_schema!({
+            "type": ["integer", "string"],
+            "minimum": 0,
+            "pattern": "\\$\\{",
+        })
+    }
+}
 
 /// One config file: the main file or an included one.
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
@@ -50,6 +102,37 @@ pub struct ConfigFile {
     /// Operator endpoints under `/admin/`; off when absent.
     #[schemars(with = "Option<AdminSection>")]
     pub admin: Option<Spanned<AdminSection>>,
+    /// OpenTelemetry traces exported over OTLP/HTTP; only in the main file. Off unless an
+    /// endpoint is set here or in `OTEL_EXPORTER_OTLP_ENDPOINT`. Read when the gateway
+    /// starts: a change needs a restart.
+    #[schemars(with = "Option<TelemetrySection>")]
+    pub telemetry: Option<Spanned<TelemetrySection>>,
+}
+
+/// `telemetry:`: where traces go. Every key falls back to the standard `OTEL_*` variable.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetrySection {
+    /// Export traces (default: yes when an endpoint is known). `false` turns them off
+    /// whatever the environment says.
+    pub enabled: Option<bool>,
+    /// The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318`; spans are
+    /// POSTed as protobuf to `<endpoint>/v1/traces`. Default: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`
+    /// (used as it is), then `OTEL_EXPORTER_OTLP_ENDPOINT`.
+    #[schemars(with = "Option<String>")]
+    pub otlp_endpoint: Option<Text>,
+    /// The spans' `service.name` (default `OTEL_SERVICE_NAME`, else `toolgate`).
+    #[schemars(with = "Option<String>")]
+    pub service_name: Option<Text>,
+    /// Share of new traces kept, from 0.0 to 1.0 (default 1.0). A trace the client started
+    /// keeps the client's decision (its `traceparent` sampled flag).
+    #[schemars(with = "Option<f64>")]
+    pub sample_ratio: Option<Spanned<f64>>,
+    /// Headers sent with every export, e.g. `Authorization: "Bearer ${OTEL_TOKEN}"`
+    /// (default `OTEL_EXPORTER_OTLP_HEADERS`). Never logged.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: BTreeMap<String, Text>,
 }
 
 /// `admin:`: the operator endpoints (`GET /admin/config`, `GET /admin/tools`,
@@ -77,7 +160,8 @@ pub struct ServerSection {
     #[schemars(with = "Option<String>")]
     pub public_url: Option<Text>,
     /// Largest accepted request body in bytes (default 1 MiB); larger requests get 413.
-    pub max_body_bytes: Option<u64>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub max_body_bytes: Option<Number>,
     /// Browser `Origin`s allowed besides loopback and `public_url`'s; others get 403.
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
@@ -87,7 +171,8 @@ pub struct ServerSection {
     #[schemars(with = "Vec<String>")]
     pub allowed_hosts: Vec<Text>,
     /// Page size of `tools/list` and `resources/list` (default 50).
-    pub page_size: Option<usize>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub page_size: Option<Number>,
     /// Secret that signs MCP session ids, so that every replica sharing it accepts sessions
     /// issued by another (default: a fixed built-in key; session ids carry no privilege).
     #[schemars(with = "Option<String>")]
@@ -96,7 +181,9 @@ pub struct ServerSection {
     #[serde(default)]
     pub reload: ReloadSection,
     /// Allow upstreams at link-local addresses (169.254.0.0/16, fe80::/10, where cloud
-    /// metadata services live); default false. Needs a restart to change.
+    /// metadata services live, also written as IPv4-compatible, IPv4-mapped or NAT64
+    /// `64:ff9b::/96` IPv6) and unspecified ones (0.0.0.0/8, `::`, which reach this host);
+    /// default false: refused in `base_url` and in DNS answers. Needs a restart to change.
     #[serde(default)]
     pub allow_link_local_upstreams: bool,
 }
@@ -119,40 +206,47 @@ pub struct ReloadSection {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpstreamSection {
-    /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`.
+    /// Scheme, host, port and optional path prefix, e.g. `http://127.0.0.1:9101/api`. User
+    /// info (`http://user:${PASS}@host/api`, percent-encoded) is sent as HTTP Basic auth, shown
+    /// as `***`, and cannot be combined with an `Authorization` header.
     #[schemars(with = "String")]
     pub base_url: Text,
     /// Time allowed for a whole call, e.g. `5s` (default 30s); a tool's `timeout` overrides it.
     #[schemars(with = "Option<String>")]
     pub timeout: Option<Text>,
     /// Headers injected into every call (credentials from `${VAR}`); never shown to callers.
+    /// Sent in the order written.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
-    pub headers: BTreeMap<String, Text>,
+    pub headers: IndexMap<String, Text>,
     /// Largest upstream answer accepted, in bytes (default 1 MiB); more is an `upstream_error`.
     /// A parsed JSON answer can take up to ~18 times its size in memory.
-    pub max_response_bytes: Option<u64>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub max_response_bytes: Option<Number>,
     /// Headers by caller organisation, added to (and overriding) `headers` for callers of that
     /// org, e.g. a different upstream credential per customer.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, BTreeMap<String, String>>")]
-    pub headers_by_org: BTreeMap<String, BTreeMap<String, Text>>,
+    pub headers_by_org: BTreeMap<String, IndexMap<String, Text>>,
     /// At most this many calls at once to this upstream (default: no limit); excess calls wait
     /// up to `queue_timeout`, then fail with `upstream_error`.
-    pub max_concurrency: Option<usize>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub max_concurrency: Option<Number>,
     /// How long an excess call waits for a free slot (default 1s).
     #[schemars(with = "Option<String>")]
     pub queue_timeout: Option<Text>,
     /// Retries of idempotent calls (GET, HEAD, OPTIONS, PUT, DELETE) on connection failures and
     /// 502/503/504, with jittered exponential backoff (default 2; 0 turns retries off). POST
     /// and PATCH are never retried.
-    pub retries: Option<u32>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub retries: Option<Number>,
     /// Base backoff between retries (default 50ms).
     #[schemars(with = "Option<String>")]
     pub retry_backoff: Option<Text>,
     /// Consecutive failures (connection errors, timeouts, 5xx) that open the circuit breaker
     /// (default 5); while open, calls fail fast with `upstream_error`.
-    pub breaker_failures: Option<u32>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub breaker_failures: Option<Number>,
     /// How long the breaker stays open before one probe call is let through (default 10s).
     #[schemars(with = "Option<String>")]
     pub breaker_open_for: Option<Text>,
@@ -262,7 +356,8 @@ pub struct ToolSection {
     #[schemars(with = "String")]
     pub name: Text,
     /// Short human-readable title.
-    pub title: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub title: Option<Text>,
     /// What the tool does; the model reads it to decide when to call the tool.
     #[schemars(with = "String")]
     pub description: Text,
@@ -305,14 +400,14 @@ pub struct RequestSection {
     /// Path below the upstream's `base_url`; each `{{...}}` is encoded as one path segment.
     #[schemars(with = "String")]
     pub path: Text,
-    /// Query entries; an entry whose argument is absent is left out.
+    /// Query entries, sent in the order written; an entry whose argument is absent is left out.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
-    pub query: BTreeMap<String, Text>,
-    /// Extra headers; values with CR, LF or NUL are rejected.
+    pub query: IndexMap<String, Text>,
+    /// Extra headers, sent in the order written; values with CR, LF or NUL are rejected.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
-    pub headers: BTreeMap<String, Text>,
+    pub headers: IndexMap<String, Text>,
     /// JSON body; a string leaf that is exactly one `{{...}}` keeps the value's JSON type.
     #[schemars(with = "Option<Value>")]
     pub body: Option<Spanned<Value>>,
@@ -332,7 +427,8 @@ pub struct ResponseSection {
     #[serde(default)]
     pub stream: bool,
     /// Longer results are cut, with an explicit truncation marker.
-    pub max_bytes: Option<usize>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub max_bytes: Option<Number>,
     /// JSON Schema of the result; advertised to clients and checked.
     #[schemars(with = "Option<Value>")]
     pub output_schema: Option<Spanned<Value>>,
@@ -360,9 +456,11 @@ pub struct ResourceSection {
     #[schemars(with = "String")]
     pub name: Text,
     /// Optional description.
-    pub description: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Text>,
     /// MIME type of the content (default `application/json`).
-    pub mime_type: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub mime_type: Option<Text>,
     /// The upstream call that produces the content (no arguments).
     #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
@@ -381,9 +479,11 @@ pub struct ResourceTemplateSection {
     #[schemars(with = "String")]
     pub name: Text,
     /// Optional description.
-    pub description: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Text>,
     /// MIME type of the content (default `application/json`).
-    pub mime_type: Option<String>,
+    #[schemars(with = "Option<String>")]
+    pub mime_type: Option<Text>,
     /// The upstream call that produces the content of one matching URI.
     #[schemars(with = "RequestSection")]
     pub request: Spanned<RequestSection>,
@@ -517,10 +617,12 @@ pub struct RateLimitsSection {
 #[serde(deny_unknown_fields)]
 pub struct RateSection {
     /// Calls refilled per `per`.
-    pub requests: u32,
+    #[schemars(with = "WholeOrVar")]
+    pub requests: Number,
     /// The refill period, e.g. `1s`, `1m`.
     #[schemars(with = "String")]
     pub per: Text,
     /// Bucket size (default `requests`).
-    pub burst: Option<u32>,
+    #[schemars(with = "Option<WholeOrVar>")]
+    pub burst: Option<Number>,
 }

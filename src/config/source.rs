@@ -99,6 +99,7 @@ fn main_only_sections(source: &Source) -> Vec<Problem> {
         ("auth", file.auth.as_ref().map(|s| s.referenced)),
         ("rate_limits", file.rate_limits.as_ref().map(|s| s.referenced)),
         ("admin", file.admin.as_ref().map(|s| s.referenced)),
+        ("telemetry", file.telemetry.as_ref().map(|s| s.referenced)),
     ]
     .into_iter()
     .filter_map(|(section, at)| {
@@ -158,15 +159,8 @@ fn read_one(path: &Path) -> Result<Source, Problem> {
 }
 
 fn parse(name: &str, path: Option<PathBuf>, text: String) -> Result<Source, Problem> {
-    // YAML 1.2 booleans only: a property named `y`, `n`, `on` or `off` stays a string.
-    // Budgets sized for large generated configs (tens of thousands of tools) while still
-    // bounding what a hostile file can make the parser do.
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_events = 20_000_000;
-    budget.max_nodes = 10_000_000;
-    budget.max_total_scalar_bytes = 256 * 1024 * 1024;
-    let options = serde_saphyr::options! { strict_booleans: true, budget: Some(budget) };
-    let parsed: Result<Option<ConfigFile>, _> = serde_saphyr::from_str_with_options(&text, options);
+    let parsed: Result<Option<ConfigFile>, _> =
+        serde_saphyr::from_str_with_options(&text, yaml_options());
     match parsed {
         Ok(file) => Ok(Source {
             name: name.to_owned(),
@@ -180,10 +174,64 @@ fn parse(name: &str, path: Option<PathBuf>, text: String) -> Result<Source, Prob
                 file: name.to_owned(),
                 line: location.map_or(0, |l| l.line()),
                 column: location.map_or(0, |l| l.column()),
-                message: yaml_message(&error),
+                message: problem_message(&error, &text),
             })
         }
     }
+}
+
+/// The parser's options. YAML 1.2 booleans only: a property named `y`, `n`, `on` or `off`
+/// stays a string. Budgets sized for large generated configs (tens of thousands of tools)
+/// while still bounding what a hostile file can make the parser do.
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_events = 20_000_000;
+    budget.max_nodes = 10_000_000;
+    budget.max_total_scalar_bytes = 256 * 1024 * 1024;
+    serde_saphyr::options! { strict_booleans: true, budget: Some(budget) }
+}
+
+/// The top-level sections of a config file (those of [`ConfigFile`]).
+const SECTIONS: [&str; 9] = [
+    "server",
+    "include",
+    "upstreams",
+    "tools",
+    "resources",
+    "resource_templates",
+    "auth",
+    "rate_limits",
+    "admin",
+];
+
+/// What to tell the user about a file that does not parse. A file that is valid YAML but not
+/// a config the user wrote (no top-level section of a config: `/etc/passwd` matched by an
+/// include glob, a certificate, an `.env` file) gets a message that says where, never what:
+/// serde's messages quote values and keys. Syntax errors describe the token, not the text.
+fn problem_message(error: &serde_saphyr::Error, text: &str) -> String {
+    if let serde_saphyr::Error::MultipleDocuments { .. } = error.without_snippet() {
+        return "this file has several YAML documents (---); put each config in its own file \
+                (and include it) or remove the extra `---`"
+            .to_owned();
+    }
+    let is_yaml =
+        serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, yaml_options()).is_ok();
+    if is_yaml && !looks_like_config(text) {
+        return format!(
+            "this file is not a toolgate config (a YAML mapping with {}); its content is not shown",
+            SECTIONS.join(", ")
+        );
+    }
+    yaml_message(error)
+}
+
+/// Whether the YAML text is a mapping with at least one config section at its top level.
+fn looks_like_config(text: &str) -> bool {
+    let top: Result<Option<std::collections::BTreeMap<String, serde::de::IgnoredAny>>, _> =
+        serde_saphyr::from_str_with_options(text, yaml_options());
+    top.ok()
+        .flatten()
+        .is_some_and(|map| map.keys().any(|key| SECTIONS.contains(&key.as_str())))
 }
 
 /// The error's message alone, without the snippet serde-saphyr can render.

@@ -1,23 +1,55 @@
-//! Name resolution for upstreams that refuses link-local addresses (169.254.0.0/16, fe80::/10,
-//! and so the cloud metadata service at 169.254.169.254) unless allowed: a DNS answer cannot
-//! turn an upstream's hostname into a path to instance credentials.
+//! Name resolution for upstreams that refuses the addresses an upstream must never be reached
+//! at unless allowed: link-local ones (169.254.0.0/16, fe80::/10, and so the cloud metadata
+//! service at 169.254.169.254), also when written as IPv4-compatible, IPv4-mapped or NAT64
+//! IPv6, and the unspecified addresses (0.0.0.0/8, `::`), which connect to this host. A DNS
+//! answer cannot turn an upstream's hostname into a path to instance credentials.
 
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
-/// Whether an address is link-local (the range cloud metadata services live in).
-pub fn is_link_local(ip: IpAddr) -> bool {
+/// The NAT64 well-known prefix `64:ff9b::/96` (RFC 6052): its last 32 bits are an IPv4 address.
+const NAT64_PREFIX: [u16; 6] = [0x64, 0xff9b, 0, 0, 0, 0];
+/// AWS's IPv6 instance metadata address.
+const AWS_METADATA_V6: Ipv6Addr = Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254);
+
+/// Why an upstream address is refused, or `None` when it may be used.
+pub fn refused_address(ip: IpAddr) -> Option<&'static str> {
     match ip {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            (v6.segments()[0] & 0xffc0) == 0xfe80
-                || v6.to_ipv4_mapped().is_some_and(|v4| v4.is_link_local())
-                || v6 == std::net::Ipv6Addr::new(0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254)
+        IpAddr::V4(v4) => refused_v4(v4),
+        IpAddr::V6(v6) if v6.is_unspecified() => Some(UNSPECIFIED),
+        IpAddr::V6(v6) if (v6.segments()[0] & 0xffc0) == 0xfe80 || v6 == AWS_METADATA_V6 => {
+            Some(LINK_LOCAL)
         }
+        IpAddr::V6(v6) => embedded_v4(v6).and_then(refused_v4),
     }
 }
 
-/// The system resolver with link-local answers removed.
+const LINK_LOCAL: &str = "a link-local address (cloud metadata range)";
+const UNSPECIFIED: &str = "an unspecified address (0.0.0.0 or ::, which reaches this host)";
+
+fn refused_v4(v4: Ipv4Addr) -> Option<&'static str> {
+    if v4.is_link_local() {
+        Some(LINK_LOCAL)
+    } else if v4.octets()[0] == 0 {
+        Some(UNSPECIFIED)
+    } else {
+        None
+    }
+}
+
+/// The IPv4 address inside an IPv4-compatible (`::a.b.c.d`), IPv4-mapped (`::ffff:a.b.c.d`) or
+/// NAT64 (`64:ff9b::a.b.c.d`) IPv6 address.
+fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
+    let segments = v6.segments();
+    if segments[..6] == NAT64_PREFIX {
+        let [.., a, b, c, d] = v6.octets();
+        return Some(Ipv4Addr::new(a, b, c, d));
+    }
+    // `to_ipv4` covers both the compatible and the mapped forms (`::1` is loopback, not 0.0.0.1).
+    (v6 != Ipv6Addr::LOCALHOST).then(|| v6.to_ipv4()).flatten()
+}
+
+/// The system resolver with refused answers ([`refused_address`]) removed.
 #[derive(Debug)]
 pub struct GuardedResolver;
 
@@ -30,13 +62,12 @@ impl Resolve for GuardedResolver {
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
-                .filter(|a| !is_link_local(a.ip()))
+                .filter(|a| refused_address(a.ip()).is_none())
                 .collect();
-            if allowed.is_empty() && !found.is_empty() {
-                tracing::warn!(%host, "refused: the upstream host resolves to a link-local address");
-                return Err(
-                    format!("{host} resolves to a link-local address, which is refused").into(),
-                );
+            if let (true, Some(first)) = (allowed.is_empty(), found.first()) {
+                let why = refused_address(first.ip()).unwrap_or(LINK_LOCAL);
+                tracing::warn!(%host, "refused: the upstream host resolves to {why}");
+                return Err(format!("{host} resolves to {why}, which is refused").into());
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })
@@ -48,18 +79,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn knows_link_local_addresses() {
+    fn knows_refused_addresses() {
         for ip in [
             "169.254.169.254",
             "169.254.0.1",
             "fe80::1",
             "::ffff:169.254.169.254",
+            "::169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::169.254.0.1",
             "fd00:ec2::254",
         ] {
-            assert!(is_link_local(ip.parse().unwrap()), "{ip}");
+            assert_eq!(
+                refused_address(ip.parse().unwrap()),
+                Some(LINK_LOCAL),
+                "{ip}"
+            );
         }
-        for ip in ["127.0.0.1", "10.0.0.1", "::1", "2001:db8::1"] {
-            assert!(!is_link_local(ip.parse().unwrap()), "{ip}");
+        for ip in [
+            "0.0.0.0",
+            "0.1.2.3",
+            "::",
+            "::ffff:0.0.0.0",
+            "64:ff9b::0.0.0.0",
+        ] {
+            assert_eq!(
+                refused_address(ip.parse().unwrap()),
+                Some(UNSPECIFIED),
+                "{ip}"
+            );
         }
+        for ip in [
+            "127.0.0.1",
+            "10.0.0.1",
+            "::1",
+            "2001:db8::1",
+            "::ffff:127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b:1::a9fe:a9fe",
+        ] {
+            assert_eq!(refused_address(ip.parse().unwrap()), None, "{ip}");
+        }
+    }
+
+    /// The connect-time filter: names whose every answer is refused fail to resolve (the names
+    /// here are address texts, which the system resolver answers with themselves).
+    #[tokio::test]
+    async fn the_resolver_refuses_names_answering_only_refused_addresses() {
+        for name in ["0.0.0.0", "::", "::169.254.169.254", "64:ff9b::a9fe:a9fe"] {
+            let resolving = GuardedResolver.resolve(name.parse().unwrap());
+            let error = resolving.await.err().map(|e| e.to_string());
+            assert!(error.is_some_and(|e| e.contains("refused")), "{name}");
+        }
+        let resolving = GuardedResolver.resolve("127.0.0.1".parse().unwrap());
+        assert!(resolving.await.is_ok());
     }
 }

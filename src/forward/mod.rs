@@ -10,10 +10,11 @@ use crate::metrics::Metrics;
 use crate::render::RenderedRequest;
 use crate::upstream::Upstream;
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tracing::Instrument;
 
 /// How many characters of an upstream error body are quoted in the error message.
 const SHORT_EXCERPT_CHARS: usize = 200;
@@ -38,15 +39,20 @@ impl UpstreamAnswer {
     /// upstream sent no content type).
     pub fn looks_like_json(&self) -> bool {
         match &self.content_type {
-            Some(ct) => {
-                let ct = ct.to_ascii_lowercase();
-                ct.starts_with("application/json") || ct.contains("+json")
-            }
+            Some(_) => self.labelled_json(),
             None => matches!(
                 self.body.iter().find(|b| !b.is_ascii_whitespace()),
                 Some(b'{' | b'[')
             ),
         }
+    }
+
+    /// Whether the `Content-Type` says JSON (`application/json` or a `+json` type).
+    pub fn labelled_json(&self) -> bool {
+        self.content_type.as_deref().is_some_and(|ct| {
+            let ct = ct.to_ascii_lowercase();
+            ct.starts_with("application/json") || ct.contains("+json")
+        })
     }
 }
 
@@ -65,6 +71,8 @@ enum Failure {
     TooLarge,
     /// A non-2xx answer.
     Status(UpstreamAnswer),
+    /// The answer's `Content-Encoding` (what is left after gzip and deflate are decoded).
+    Encoded(String),
 }
 
 impl Failure {
@@ -129,6 +137,13 @@ impl Failure {
             .with_details(
                 json!({ "upstream": name, "max_response_bytes": upstream.max_response_bytes }),
             ),
+            Self::Encoded(encoding) => CallError::new(
+                ErrorCode::UpstreamError,
+                format!(
+                    "upstream '{name}' answered with Content-Encoding '{encoding}', which toolgate does not decode (gzip and deflate are decoded)"
+                ),
+            )
+            .with_details(json!({ "upstream": name, "content_encoding": encoding })),
             Self::Status(answer) => {
                 // The upstream's own words (e.g. which parameter it refused) help the model
                 // correct its call, so a short form goes into the message too.
@@ -167,9 +182,9 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Builds the shared client (see [`client::build`]): connection pool, rustls, no proxy
-    /// from the environment, no redirects, no automatic decompression (so a compressed answer
-    /// cannot expand past the size cap), and hostnames resolving to link-local addresses
-    /// refused unless `allow_link_local`.
+    /// from the environment, no redirects, gzip and deflate answers decoded as they are read
+    /// (the size cap counts decoded bytes, so a compressed answer cannot expand past it), and
+    /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
     pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
         let client = client::build(&client::TlsSettings::default(), allow_link_local)?;
         Ok(Self { client, metrics })
@@ -244,10 +259,20 @@ impl Forwarder {
         let mut attempt = 0;
         let result = loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let result = match tokio::time::timeout(left, self.exchange(&request, streams)).await {
+            let span = crate::telemetry::upstream_call(
+                request.method.as_str(),
+                &request.url,
+                &upstream.name,
+                attempt,
+            );
+            let exchange = self.exchange(&request, streams).instrument(span.clone());
+            let result = match tokio::time::timeout(left, exchange).await {
                 Ok(result) => result,
                 Err(_) => Err(Failure::Timeout),
             };
+            if let Err(failure) = &result {
+                crate::telemetry::record_upstream_failure(&span, &failure.metric_status());
+            }
             let again = match &result {
                 Err(failure) => {
                     failure.retryable()
@@ -295,10 +320,12 @@ impl Forwarder {
         request: &RenderedRequest,
         streams: Option<bool>,
     ) -> Result<Exchanged, Failure> {
+        let mut headers = request.headers.clone();
+        crate::trace::inject(&mut headers);
         let mut builder = self
             .client_for(&request.upstream)
             .request(request.method.clone(), request.url.clone())
-            .headers(request.headers.clone());
+            .headers(headers);
         if let Some(body) = &request.body {
             builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
         }
@@ -312,6 +339,7 @@ impl Forwarder {
             }
         })?;
         let status = response.status().as_u16();
+        crate::telemetry::record_upstream_status(status);
         let header = |name| {
             response
                 .headers()
@@ -319,6 +347,13 @@ impl Forwarder {
                 .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
+        // gzip and deflate are decoded by the client (and the header removed); any other
+        // coding left would be handed on as mojibake.
+        if let Some(encoding) = header(CONTENT_ENCODING).filter(|coding| {
+            !coding.trim().is_empty() && !coding.trim().eq_ignore_ascii_case("identity")
+        }) {
+            return Err(Failure::Encoded(encoding.chars().take(64).collect()));
+        }
         let content_type = header(CONTENT_TYPE);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
         let success = (200..300).contains(&status);

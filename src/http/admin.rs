@@ -1,6 +1,7 @@
 //! Operator endpoints, off unless `admin.key` is set and always behind that key:
 //! `GET /admin/config` (the serving config, secrets masked), `GET /admin/tools` (per-tool
-//! figures since start) and `POST /admin/reload`.
+//! figures since start), `GET /admin/reload` (the last reload's outcome with every problem)
+//! and `POST /admin/reload`.
 
 use super::AppState;
 use crate::config::RuntimeConfig;
@@ -138,6 +139,29 @@ pub async fn tools(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse
     };
     let tools: Vec<Value> = config.tools.iter().map(|t| figures(&t.name)).collect();
     HttpResponse::Ok().json(json!({ "config_version": config.version, "tools": tools }))
+}
+
+/// `GET /admin/reload`: the outcome of the latest load or reload, with every problem as
+/// `file:line:col: message` (what `/health` leaves out), and the reload counters.
+pub async fn reload_status(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let config = state.gateway.config();
+    if let Err(refusal) = authorize(&req, &config) {
+        return refusal;
+    }
+    let status = state.reload.status();
+    let problems: Vec<&str> = status
+        .error
+        .as_deref()
+        .map(|text| text.lines().filter(|l| !l.trim().is_empty()).collect())
+        .unwrap_or_default();
+    HttpResponse::Ok().json(json!({
+        "ok": status.ok,
+        "at": humantime::format_rfc3339_seconds(status.at).to_string(),
+        "problems": problems,
+        "config_version": config.version,
+        "reloads_applied": state.reload.reloads_ok.load(Ordering::Relaxed),
+        "reloads_refused": state.reload.reloads_failed.load(Ordering::Relaxed),
+    }))
 }
 
 /// `POST /admin/reload`: reload the config file now.

@@ -9,6 +9,7 @@ use crate::error::{CallError, ErrorCode};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
+use tracing::Instrument;
 
 /// Where the protected-resource metadata is served (also with the MCP path appended).
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -19,7 +20,12 @@ pub async fn authenticate(
     config: &RuntimeConfig,
 ) -> Result<Caller, HttpResponse> {
     let header = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    match config.auth.authenticate(header).await {
+    let authenticated = config
+        .auth
+        .authenticate(header)
+        .instrument(crate::telemetry::phase("auth"))
+        .await;
+    match authenticated {
         Ok(caller) => Ok(caller),
         Err(error) => {
             tracing::info!(reason = %error, path = req.path(), "request refused: not authenticated");

@@ -9,6 +9,7 @@ use actix_web::HttpResponse;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use serde_json::{Value, json};
+use tracing::Instrument;
 
 /// Answers one legacy request.
 pub async fn handle(
@@ -19,15 +20,38 @@ pub async fn handle(
 ) -> HttpResponse {
     let method = request.get("method").and_then(Value::as_str).unwrap_or("");
     let params = request.get("params").cloned().unwrap_or_else(|| json!({}));
+    let span = if crate::telemetry::enabled() {
+        let tool = params.get("tool_name").and_then(Value::as_str);
+        crate::telemetry::legacy_request(method, tool, &caller.id)
+    } else {
+        tracing::Span::none()
+    };
+    // A call's outcome is recorded on the span by the gateway (see `gateway::open_call`).
+    answer(state, caller, method, params, request_id)
+        .instrument(span)
+        .await
+}
+
+async fn answer(
+    state: &AppState,
+    caller: &Caller,
+    method: &str,
+    params: Value,
+    request_id: &str,
+) -> HttpResponse {
     match method {
         "list_tools" => {
             let config = state.gateway.config();
-            let tools: Vec<&Value> = state
+            #[derive(serde::Serialize)]
+            struct Listing<'a> {
+                tools: Vec<crate::tool::LegacyDescriptor<'a>>,
+            }
+            let tools = state
                 .gateway
                 .visible_tools(&config, caller)
-                .map(|t| &t.legacy_descriptor)
+                .map(|t| t.legacy_descriptor())
                 .collect();
-            HttpResponse::Ok().json(json!({ "tools": tools }))
+            HttpResponse::Ok().json(Listing { tools })
         }
         "call_tool" => call_tool(state, caller, params, request_id).await,
         "" => http_error(&CallError::new(

@@ -18,7 +18,7 @@ use crate::reload::{ReloadState, Reloader};
 use actix_service::{IntoServiceFactory, ServiceFactoryExt};
 use actix_web::dev::Server;
 use actix_web::http::StatusCode;
-use actix_web::{App, HttpResponse, web};
+use actix_web::{App, HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use std::net::TcpListener;
@@ -39,8 +39,9 @@ pub struct AppState {
     pub reloader: Option<Arc<Reloader>>,
     /// MCP requests in flight that `notifications/cancelled` may abort.
     in_flight: mcp::cancel::InFlight,
-    /// Set once shutdown began: responses close their connections.
-    pub draining: std::sync::atomic::AtomicBool,
+    /// Turns `true` once shutdown began: responses close their connections and the idle
+    /// server-to-client streams end.
+    draining: tokio::sync::watch::Sender<bool>,
 }
 
 impl AppState {
@@ -52,8 +53,18 @@ impl AppState {
             reload,
             reloader: None,
             in_flight: mcp::cancel::InFlight::default(),
-            draining: std::sync::atomic::AtomicBool::new(false),
+            draining: tokio::sync::watch::Sender::new(false),
         }
+    }
+
+    /// Whether shutdown began.
+    pub fn is_draining(&self) -> bool {
+        *self.draining.borrow()
+    }
+
+    /// Watches for the start of shutdown (server-to-client streams end on it).
+    pub fn drain_watch(&self) -> tokio::sync::watch::Receiver<bool> {
+        self.draining.subscribe()
     }
 
     /// Lets `POST /admin/reload` reload the config file through `reloader`.
@@ -123,7 +134,8 @@ pub fn serve(
 const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// On SIGTERM or SIGINT: mark the state as draining (responses then close their keep-alive
-/// connections, so no new call starts on them), stop accepting connections, and let the calls
+/// connections, so no new call starts on them, and the idle server-to-client streams end, so
+/// their clients reconnect to another replica), stop accepting connections, and let the calls
 /// in flight finish (up to the shutdown timeout) before the server future completes.
 fn drain_on_signal(
     state: Arc<AppState>,
@@ -151,9 +163,7 @@ fn drain_on_signal(
             return;
         }
         tracing::info!("shutting down: finishing calls in flight");
-        state
-            .draining
-            .store(true, std::sync::atomic::Ordering::Relaxed);
+        state.draining.send_replace(true);
         // Stop accepting: pause the accept loop, then shut the listening socket's read side so
         // that new connections are refused at once instead of queueing.
         handle.pause().await;
@@ -187,7 +197,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     }
     cfg.route("/admin/config", web::get().to(admin::config))
         .route("/admin/tools", web::get().to(admin::tools))
-        .route("/admin/reload", web::post().to(admin::reload))
+        .service(
+            web::resource("/admin/reload")
+                .route(web::post().to(admin::reload))
+                .route(web::get().to(admin::reload_status)),
+        )
         .configure(console::routes)
         .route(auth::JWKS_PATH, web::get().to(auth::jwks))
         .route(auth::METADATA_PATH, web::get().to(auth::resource_metadata))
@@ -225,6 +239,30 @@ fn http_error(error: &CallError) -> HttpResponse {
         ));
     }
     response.json(json!({ "error": error.body() }))
+}
+
+/// `None` when a POST body is declared JSON (`application/json` or `application/*+json`, any
+/// parameters) or not declared at all (some clients omit the header); else the 415 answer.
+/// Defence in depth beside the Origin check: `text/plain`, form and multipart bodies are what a
+/// browser may send cross-site without a preflight.
+fn refuse_non_json(req: &HttpRequest) -> Option<HttpResponse> {
+    let declared = req.headers().get(actix_web::http::header::CONTENT_TYPE)?;
+    let essence = declared
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let is_json = essence.as_deref().is_some_and(|mime| {
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+    });
+    if is_json {
+        return None;
+    }
+    let error = CallError::new(
+        ErrorCode::InvalidRequest,
+        "the body must be JSON: send Content-Type: application/json",
+    );
+    Some(HttpResponse::UnsupportedMediaType().json(json!({ "error": error.body() })))
 }
 
 /// How long a client may take to send its whole body (a client dripping bytes is cut off).

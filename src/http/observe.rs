@@ -8,6 +8,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use tracing::Instrument;
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -45,14 +46,18 @@ pub async fn middleware(
     req.extensions_mut().insert(RequestId(id.clone()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let trace = crate::trace::TraceContext::from_headers(req.headers());
-    let mut response = crate::trace::scope(trace, next.call(req)).await?;
+    let span = request_span(&req, trace.as_ref());
+    let mut response = crate::trace::scope(trace, next.call(req))
+        .instrument(span.clone())
+        .await?;
+    crate::telemetry::record_http_status(&span, response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response
             .headers_mut()
             .insert(HeaderName::from_static(REQUEST_ID), value);
     }
     if let Some(state) = state {
-        if state.draining.load(std::sync::atomic::Ordering::Relaxed) {
+        if state.is_draining() {
             response
                 .response_mut()
                 .head_mut()
@@ -73,6 +78,29 @@ pub async fn middleware(
             .inc();
     }
     Ok(response)
+}
+
+/// Endpoints that are polled, not used: no trace spans for them.
+const UNTRACED: [&str; 3] = ["/health", "/ready", "/metrics"];
+
+/// The HTTP server span of a request (none when traces are off, and for probes), a child of
+/// the client's trace context when it sent one.
+fn request_span(req: &ServiceRequest, trace: Option<&crate::trace::TraceContext>) -> tracing::Span {
+    if !crate::telemetry::enabled() {
+        return tracing::Span::none();
+    }
+    let path = req.path();
+    if UNTRACED.contains(&path.trim_end_matches('/')) {
+        return tracing::Span::none();
+    }
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "(unmatched)".to_owned());
+    let span = crate::telemetry::http_request(req.method().as_str(), &route, path);
+    if let Some(trace) = trace {
+        crate::telemetry::set_remote_parent(&span, trace);
+    }
+    span
 }
 
 /// `GET /metrics`: Prometheus text (behind the admin key when `admin.protect_metrics` is on).

@@ -22,6 +22,10 @@ pub struct OpenApiOptions {
     pub include: Vec<String>,
     /// Globs: leave out operations whose operationId or `METHOD /path` matches one of them.
     pub exclude: Vec<String>,
+    /// Declare each operation's 2xx JSON response schema as the tool's `output_schema` (off by
+    /// default: every answer is then checked against it, and an API that drifts from its spec
+    /// fails those calls).
+    pub output_schemas: bool,
     /// The spec's name, shown in the header comment (a file name, not a full path, so that the
     /// output does not depend on where it was run).
     pub source_name: String,

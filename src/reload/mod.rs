@@ -15,7 +15,8 @@ use std::sync::{Arc, RwLock};
 use std::time::SystemTime;
 use tokio::sync::broadcast;
 
-/// The outcome of the latest load or reload, shown by `GET /health`.
+/// The outcome of the latest load or reload: `GET /health` shows whether it worked and when,
+/// `GET /admin/reload` and the console also its problems.
 #[derive(Clone, Debug)]
 pub struct ReloadStatus {
     /// Whether it succeeded.
@@ -168,8 +169,14 @@ impl Reloader {
             }
             Ok(new) => {
                 let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
+                if new.telemetry != current.telemetry {
+                    tracing::warn!(config = %self.path.display(), "telemetry settings changed: they take effect when the gateway restarts");
+                }
                 let version = new.version.clone();
                 let tools = new.tools.len();
+                for warning in &new.warnings {
+                    tracing::warn!("{warning}");
+                }
                 self.gateway.swap(new);
                 self.state.reloads_ok.fetch_add(1, Ordering::Relaxed);
                 self.state.record(ReloadStatus {

@@ -106,15 +106,21 @@ impl Compiler<'_> {
     /// A rate; problems for zero values and bad durations.
     pub(super) fn rate(&mut self, section: &Spanned<RateSection>) -> Option<Rate> {
         let per = self.duration(&section.value.per);
-        let requests = NonZeroU32::new(section.value.requests);
-        let burst = NonZeroU32::new(section.value.burst.unwrap_or(section.value.requests));
-        if requests.is_none() || burst.is_none() {
+        let requests = self.whole::<u32>(&section.value.requests, "requests");
+        let burst = match &section.value.burst {
+            Some(burst) => self.whole::<u32>(burst, "burst"),
+            None => requests,
+        };
+        let (requests, burst) = (requests?, burst?);
+        let (Some(requests), Some(burst)) = (NonZeroU32::new(requests), NonZeroU32::new(burst))
+        else {
             self.problem(&section.referenced, "requests and burst must be at least 1");
-        }
+            return None;
+        };
         Some(Rate {
-            requests: requests?,
+            requests,
             per: per?,
-            burst: burst?,
+            burst,
         })
     }
 

@@ -2,16 +2,18 @@
 //!
 //! One file per section of the config, in the order a request meets them: `server.rs`
 //! (listen address, origins, sessions, reload), `callers.rs` (auth and rate limits),
-//! `upstream.rs`, `tool.rs` (tools and resources) and `request.rs` (request templates).
+//! `upstream.rs`, `tool.rs` (tools and resources), `request.rs` (request templates) and
+//! `telemetry.rs` (trace export).
 
 mod callers;
 mod credentials;
 mod request;
 mod server;
+mod telemetry;
 mod tool;
 mod upstream;
 
-use super::model::Text;
+use super::model::{Number, Text};
 use super::source::Source;
 use super::{ConfigError, EnvLookup, Problem, RuntimeConfig};
 use crate::tool::{Resource, ResourceTemplate, Tool};
@@ -31,8 +33,11 @@ pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig
         problems: Vec::new(),
         file: String::new(),
         dir: None,
+        schemas: crate::validate::SchemaCache::default(),
+        warnings: Vec::new(),
     };
-    let config = compiler.run(&sources);
+    let mut config = compiler.run(&sources);
+    config.warnings = std::mem::take(&mut compiler.warnings);
     if compiler.problems.is_empty() {
         Ok(config)
     } else {
@@ -53,6 +58,10 @@ struct Compiler<'e> {
     file: String,
     /// Its directory, against which relative paths in it (key files) are resolved.
     dir: Option<std::path::PathBuf>,
+    /// Every distinct JSON Schema of the config, compiled once.
+    schemas: crate::validate::SchemaCache,
+    /// Things that do not stop the config from serving but are likely mistakes.
+    warnings: Vec<Problem>,
 }
 
 /// The upstreams that request templates may name.
@@ -108,6 +117,8 @@ impl Compiler<'_> {
                 .iter()
                 .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty)),
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
+            warnings: Vec::new(),
+            telemetry: self.telemetry(main.file.telemetry.as_ref().map(|t| &t.value)),
         }
     }
 
@@ -223,6 +234,16 @@ impl Compiler<'_> {
         });
     }
 
+    /// Records a warning: printed by `check` and logged on load, never a reason to refuse.
+    fn warning(&mut self, at: &Location, message: impl Into<String>) {
+        self.warnings.push(Problem {
+            file: self.file.clone(),
+            line: at.line(),
+            column: at.column(),
+            message: message.into(),
+        });
+    }
+
     /// A string with `${VAR}`s substituted; a missing variable is a problem.
     fn text(&mut self, text: &Text) -> Option<String> {
         match super::env::interpolate(&text.value, self.env) {
@@ -249,6 +270,84 @@ impl Compiler<'_> {
                 );
                 None
             }
+        }
+    }
+}
+
+/// An unsigned integer type a [`Number`] can be typed as.
+trait Whole: TryFrom<u64> + Copy {
+    /// The largest value, for messages.
+    const MAX: u64;
+}
+
+impl Whole for u32 {
+    const MAX: u64 = u32::MAX as u64;
+}
+
+impl Whole for u64 {
+    const MAX: u64 = u64::MAX;
+}
+
+impl Whole for usize {
+    const MAX: u64 = usize::MAX as u64;
+}
+
+impl Compiler<'_> {
+    /// A whole number with `${VAR}`s substituted, typed as `T`; a problem at its node when it
+    /// is not one. `field` names it in the message; a value that came from the environment is
+    /// never quoted.
+    fn whole<T: Whole>(&mut self, number: &Number, field: &str) -> Option<T> {
+        let text = Text {
+            value: number.value.0.clone(),
+            referenced: number.referenced,
+            defined: number.defined,
+        };
+        let value = self.text(&text)?;
+        let substituted = number.value.0.contains('$');
+        let shown = if substituted {
+            " (after substituting its ${VAR}s)".to_owned()
+        } else {
+            format!(", not '{value}'")
+        };
+        match value.trim().parse::<u64>() {
+            Ok(parsed) => match T::try_from(parsed) {
+                Ok(typed) => Some(typed),
+                Err(_) => {
+                    self.problem(
+                        &number.referenced,
+                        format!("{field} must be at most {}{shown}", T::MAX),
+                    );
+                    None
+                }
+            },
+            Err(_) => {
+                self.problem(
+                    &number.referenced,
+                    format!("{field} must be a whole number{shown}"),
+                );
+                None
+            }
+        }
+    }
+
+    /// [`Self::whole`] for an optional field: `default` when absent; `None` after a problem.
+    fn whole_or<T: Whole>(
+        &mut self,
+        number: &Option<Number>,
+        field: &str,
+        default: T,
+    ) -> Option<T> {
+        match number {
+            Some(number) => self.whole(number, field),
+            None => Some(default),
+        }
+    }
+
+    /// [`Self::whole`] for an optional field without a default: `Some(None)` when absent.
+    fn whole_opt<T: Whole>(&mut self, number: &Option<Number>, field: &str) -> Option<Option<T>> {
+        match number {
+            Some(number) => self.whole(number, field).map(Some),
+            None => Some(None),
         }
     }
 }

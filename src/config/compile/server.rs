@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 const DEFAULT_LISTEN: &str = "127.0.0.1:8766";
-const DEFAULT_MAX_BODY_BYTES: u64 = 1024 * 1024;
+const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 const DEFAULT_PAGE_SIZE: usize = 50;
 const DEFAULT_DEBOUNCE: std::time::Duration = std::time::Duration::from_millis(200);
 /// The session signing key when `server.session_secret` is not set (see
@@ -91,15 +91,25 @@ impl Compiler<'_> {
                 .and_then(|t| self.duration(t))
                 .unwrap_or(DEFAULT_DEBOUNCE),
         };
+        let max_body_bytes = self
+            .whole_or(
+                &section.max_body_bytes,
+                "max_body_bytes",
+                DEFAULT_MAX_BODY_BYTES,
+            )
+            .unwrap_or(DEFAULT_MAX_BODY_BYTES);
+        let page_size = self
+            .whole_or(&section.page_size, "page_size", DEFAULT_PAGE_SIZE)
+            .unwrap_or(DEFAULT_PAGE_SIZE);
         ServerSettings {
             reload,
             allow_link_local: section.allow_link_local_upstreams,
             listen,
             public_url,
-            max_body_bytes: section.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES) as usize,
+            max_body_bytes,
             allowed_origins,
             allowed_hosts,
-            page_size: section.page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
+            page_size: page_size.max(1),
             session_secret,
         }
     }

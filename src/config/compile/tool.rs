@@ -5,7 +5,6 @@ use super::{Compiler, Upstreams};
 use crate::config::model::{ResourceSection, ResourceTemplateSection, ToolSection};
 use crate::shape::ResponseShape;
 use crate::tool::{Resource, ResourceTemplate, Tool};
-use crate::validate::compile_schema;
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
@@ -34,11 +33,12 @@ impl Compiler<'_> {
         let input_schema = match &section.input_schema {
             Some(schema) => {
                 self.object_schema(schema, "input_schema");
+                self.warn_unknown_formats(schema, "input_schema");
                 schema.value.clone()
             }
             None => json!({ "type": "object", "additionalProperties": false }),
         };
-        let validator = match compile_schema(&input_schema) {
+        let validator = match self.schemas.compile(&input_schema) {
             Ok(v) => Some(v),
             Err(message) => {
                 let at = section
@@ -64,9 +64,9 @@ impl Compiler<'_> {
         let mut mcp_descriptor = json!({
             "name": name,
             "description": description,
-            "inputSchema": input_schema,
         });
-        if let Some(title) = &section.title {
+        mcp_descriptor["inputSchema"] = input_schema;
+        if let Some(title) = section.title.as_ref().and_then(|t| self.text(t)) {
             mcp_descriptor["title"] = json!(title);
         }
         if let Some(schema) = output_schema {
@@ -75,8 +75,6 @@ impl Compiler<'_> {
         if annotations.as_object().is_some_and(|a| !a.is_empty()) {
             mcp_descriptor["annotations"] = annotations;
         }
-        let legacy_descriptor =
-            json!({ "name": name, "description": description, "parameters": input_schema });
         let tests = section
             .tests
             .iter()
@@ -90,13 +88,11 @@ impl Compiler<'_> {
         Some(Tool {
             name,
             description,
-            input_schema,
             validator: validator?,
             request: request?,
             response: response?,
             stream: section.response.stream,
             mcp_descriptor,
-            legacy_descriptor,
             tests,
             required_scopes,
         })
@@ -114,6 +110,20 @@ impl Compiler<'_> {
         ok
     }
 
+    /// A warning for each `format` the validator does not check: any value passes it, which
+    /// is rarely what the author meant (a typo such as `emial`, or a custom name). Not an
+    /// error, so that a config imported from an OpenAPI document with custom formats serves.
+    fn warn_unknown_formats(&mut self, schema: &Spanned<Value>, what: &str) {
+        for (pointer, name) in self.schemas.unknown_formats(&schema.value) {
+            self.warning(
+                &schema.referenced,
+                format!(
+                    "{what}: format '{name}' (at {pointer}) is not one toolgate checks, so any string passes; use date, date-time, time, duration, email, hostname, ipv4, ipv6, uri, uri-reference, uuid, regex, ... or remove it"
+                ),
+            );
+        }
+    }
+
     /// Compiles a `resources:` entry.
     pub(super) fn resource(
         &mut self,
@@ -129,8 +139,8 @@ impl Compiler<'_> {
         let (mime_type, descriptor) = resource_descriptor(
             ("uri", &uri),
             name,
-            section.mime_type.as_deref(),
-            section.description.as_deref(),
+            section.mime_type.as_ref().and_then(|t| self.text(t)),
+            section.description.as_ref().and_then(|t| self.text(t)),
         );
         Some(Resource {
             uri,
@@ -159,7 +169,8 @@ impl Compiler<'_> {
         let mut output_value = None;
         if let Some(schema) = &response.output_schema {
             if self.object_schema(schema, "output_schema") {
-                match compile_schema(&schema.value) {
+                self.warn_unknown_formats(schema, "output_schema");
+                match self.schemas.compile(&schema.value) {
                     Ok(v) => {
                         output_validator = Some(v);
                         output_value = Some(schema.value.clone());
@@ -173,16 +184,20 @@ impl Compiler<'_> {
                 ok = false;
             }
         }
-        if response.max_bytes == Some(0) {
+        let max_bytes = self.whole_opt::<usize>(&response.max_bytes, "max_bytes");
+        if max_bytes == Some(Some(0)) {
             self.problem(
                 &section.name.referenced,
                 "response.max_bytes must be greater than 0",
             );
             ok = false;
         }
+        let Some(max_bytes) = max_bytes else {
+            return (None, output_value);
+        };
         let shape = ResponseShape {
             pick,
-            max_bytes: response.max_bytes,
+            max_bytes,
             output_schema: output_validator,
         };
         (ok.then_some(shape), output_value)
@@ -217,15 +232,15 @@ impl Compiler<'_> {
             "required": vars,
             "additionalProperties": false,
         });
-        let validator = compile_schema(&schema).ok()?;
+        let validator = self.schemas.compile(&schema).ok()?;
         let request = self.request(&section.request, upstreams, Some(&schema));
         let name = self.text(&section.name)?;
         let request = request?;
         let (mime_type, descriptor) = resource_descriptor(
             ("uriTemplate", &written),
             name,
-            section.mime_type.as_deref(),
-            section.description.as_deref(),
+            section.mime_type.as_ref().and_then(|t| self.text(t)),
+            section.description.as_ref().and_then(|t| self.text(t)),
         );
         Some(ResourceTemplate {
             uri_template: written,
@@ -243,10 +258,10 @@ impl Compiler<'_> {
 fn resource_descriptor(
     (key, address): (&str, &str),
     name: String,
-    mime_type: Option<&str>,
-    description: Option<&str>,
+    mime_type: Option<String>,
+    description: Option<String>,
 ) -> (String, Value) {
-    let mime_type = mime_type.unwrap_or("application/json").to_owned();
+    let mime_type = mime_type.unwrap_or_else(|| "application/json".to_owned());
     let mut descriptor = json!({ key: address, "name": name, "mimeType": mime_type });
     if let Some(description) = description {
         descriptor["description"] = json!(description);

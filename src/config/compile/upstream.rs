@@ -4,8 +4,9 @@ use super::Compiler;
 use crate::config::model::{Text, UpstreamSection};
 use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
 use crate::upstream::Upstream;
+use indexmap::IndexMap;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;
 
@@ -22,22 +23,22 @@ const DEFAULT_BREAKER_OPEN_FOR: Duration = Duration::from_secs(10);
 impl Compiler<'_> {
     pub(super) fn upstream(&mut self, name: &str, section: &UpstreamSection) -> Option<Upstream> {
         let base_text = self.text(&section.base_url);
-        let base_url = base_text.and_then(|text| match Url::parse(&text) {
+        let mut base_url = base_text.and_then(|text| match Url::parse(&text) {
             Ok(url)
                 if matches!(url.scheme(), "http" | "https")
                     && url.has_host()
                     && url.query().is_none()
                     && url.fragment().is_none() =>
             {
-                let link_local = match url.host() {
-                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::is_link_local(ip.into()),
-                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::is_link_local(ip.into()),
-                    _ => false,
+                let refused = match url.host() {
+                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::refused_address(ip.into()),
+                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::refused_address(ip.into()),
+                    _ => None,
                 };
-                if link_local && !self.allow_link_local {
+                if let (Some(why), false) = (refused, self.allow_link_local) {
                     self.problem(
                         &section.base_url.referenced,
-                        format!("base_url of upstream '{name}' is a link-local address (cloud metadata range); set server.allow_link_local_upstreams: true if this is intended"),
+                        format!("base_url of upstream '{name}' is {why}; set server.allow_link_local_upstreams: true if this is intended"),
                     );
                     return None;
                 }
@@ -62,12 +63,34 @@ impl Compiler<'_> {
         let queue_timeout = duration_or(&section.queue_timeout, DEFAULT_QUEUE_TIMEOUT);
         let retry_backoff = duration_or(&section.retry_backoff, DEFAULT_RETRY_BACKOFF);
         let breaker_open_for = duration_or(&section.breaker_open_for, DEFAULT_BREAKER_OPEN_FOR);
-        let concurrency = match (section.max_concurrency, queue_timeout) {
-            (Some(limit), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
-            (None, Some(_)) => Some(None),
-            (_, None) => None,
+        let max_concurrency = self.whole_opt::<usize>(&section.max_concurrency, "max_concurrency");
+        let concurrency = match (max_concurrency, queue_timeout) {
+            (Some(Some(limit)), Some(wait)) => Some(Some(ConcurrencyLimit::new(limit, wait))),
+            (Some(None), Some(_)) => Some(None),
+            _ => None,
         };
-        let headers = self.header_map(&section.headers);
+        let max_response_bytes = self.whole_or(
+            &section.max_response_bytes,
+            "max_response_bytes",
+            DEFAULT_MAX_RESPONSE_BYTES,
+        );
+        let retries = self.whole_or(&section.retries, "retries", DEFAULT_RETRIES);
+        let breaker_failures = self.whole_or(
+            &section.breaker_failures,
+            "breaker_failures",
+            DEFAULT_BREAKER_FAILURES,
+        );
+        let basic_auth = match &mut base_url {
+            Some(url) => self.basic_auth(name, section, url),
+            None => Some(None),
+        };
+        let headers = self.header_map(&section.headers).map(|mut headers| {
+            if let Some(Some(credentials)) = &basic_auth {
+                headers.insert(reqwest::header::AUTHORIZATION, credentials.clone());
+            }
+            headers
+        });
+        basic_auth?;
         let mut headers_by_org = HashMap::new();
         for (org, org_headers) in &section.headers_by_org {
             if let (Some(base), Some(extra)) = (&headers, self.header_map(org_headers)) {
@@ -94,25 +117,67 @@ impl Compiler<'_> {
             timeout: timeout?,
             headers: headers?,
             headers_by_org,
-            max_response_bytes: section
-                .max_response_bytes
-                .unwrap_or(DEFAULT_MAX_RESPONSE_BYTES),
+            max_response_bytes: max_response_bytes?,
             concurrency: concurrency?,
             retry: RetryPolicy {
-                retries: section.retries.unwrap_or(DEFAULT_RETRIES),
+                retries: retries?,
                 backoff: retry_backoff?,
             },
-            breaker: CircuitBreaker::new(
-                section.breaker_failures.unwrap_or(DEFAULT_BREAKER_FAILURES),
-                breaker_open_for?,
-            ),
+            breaker: CircuitBreaker::new(breaker_failures?, breaker_open_for?),
             client: client?,
             auth: auth?,
         })
     }
 
+    /// Takes the user info out of `url` (so that neither the containment check, nor `render`,
+    /// nor the admin API ever sees it) as an `Authorization: Basic` value, always sensitive;
+    /// `Some(None)` when there is none, `None` after reporting a problem. User and password are
+    /// percent-decoded. An `Authorization` header configured beside them is refused: one
+    /// credential per upstream.
+    fn basic_auth(
+        &mut self,
+        name: &str,
+        section: &UpstreamSection,
+        url: &mut Url,
+    ) -> Option<Option<HeaderValue>> {
+        if url.username().is_empty() && url.password().is_none() {
+            return Some(None);
+        }
+        let decode = |part: &str| percent_encoding::percent_decode_str(part).collect::<Vec<u8>>();
+        let user = decode(url.username());
+        let password = decode(url.password().unwrap_or(""));
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        let at = &section.base_url.referenced;
+        if user.contains(&b':') {
+            self.problem(at, format!("the user name in base_url of upstream '{name}' contains ':', which HTTP Basic auth cannot carry"));
+            return None;
+        }
+        let conflicts: Vec<_> = section
+            .headers
+            .iter()
+            .chain(section.headers_by_org.values().flatten())
+            .filter(|(header, _)| header.eq_ignore_ascii_case("authorization"))
+            .map(|(_, value)| value.referenced)
+            .collect();
+        for header in &conflicts {
+            self.problem(header, format!("upstream '{name}' has user info in base_url (sent as HTTP Basic auth) and an Authorization header: keep one"));
+        }
+        if !conflicts.is_empty() {
+            return None;
+        }
+        let mut credentials = user;
+        credentials.push(b':');
+        credentials.extend_from_slice(&password);
+        let encoded =
+            base64::Engine::encode(&base64::engine::general_purpose::STANDARD, credentials);
+        let mut value = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+        value.set_sensitive(true);
+        Some(Some(value))
+    }
+
     /// Static headers; values that came from the environment are marked sensitive.
-    fn header_map(&mut self, headers: &BTreeMap<String, Text>) -> Option<HeaderMap> {
+    fn header_map(&mut self, headers: &IndexMap<String, Text>) -> Option<HeaderMap> {
         let mut map = HeaderMap::new();
         let mut ok = true;
         for (name, text) in headers {

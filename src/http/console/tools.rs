@@ -123,7 +123,7 @@ pub(super) fn tool_page(config: &RuntimeConfig, tool: &Tool) -> String {
             }
         );
     }
-    let schema = serde_json::to_string_pretty(&tool.input_schema).unwrap_or_default();
+    let schema = serde_json::to_string_pretty(tool.input_schema()).unwrap_or_default();
     let body = format!(
         "<p><a href=\"/admin/\">← All tools</a></p><h1>{name}</h1><p>{desc}</p>\
          <dl class=\"facts\"><dt>Upstream</dt><dd>{upstream} <code>{base}</code></dd>\
@@ -160,7 +160,7 @@ pub(super) fn tool_page(config: &RuntimeConfig, tool: &Tool) -> String {
         } else {
             "one piece"
         },
-        fields = form::fields(&tool.input_schema),
+        fields = form::fields(tool.input_schema()),
         schema = escape(&schema),
     );
     page(&tool.name, Section::Tools, &body)

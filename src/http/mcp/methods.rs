@@ -26,6 +26,7 @@ use futures_util::Stream;
 use futures_util::future::{AbortRegistration, Abortable};
 use serde_json::{Value, json};
 use std::pin::Pin;
+use tracing::Instrument;
 
 /// How many progress notifications may wait for a slow client; more are skipped (the next
 /// one carries the higher count).
@@ -98,7 +99,48 @@ pub async fn handle(
             ErrorCode::InvalidRequest,
         )));
     }
-    Some(dispatch(state, ctx, id, &method, params).await)
+    Some(traced_dispatch(state, ctx, id, &method, params).await)
+}
+
+/// [`dispatch`] inside the request's trace span (when traces are on), under the trace context
+/// of `params._meta` when the client put one there: that context also reaches the upstream.
+async fn traced_dispatch(
+    state: &web::Data<AppState>,
+    ctx: &mut RequestContext,
+    id: Value,
+    method: &str,
+    params: Value,
+) -> Reply {
+    let meta_trace = crate::trace::TraceContext::from_meta(&params);
+    let span = if crate::telemetry::enabled() {
+        let tool = (method == "tools/call")
+            .then(|| params.get("name").and_then(Value::as_str))
+            .flatten();
+        let span = crate::telemetry::mcp_request(method, tool, &id, &ctx.version, &ctx.caller.id);
+        if let Some(trace) = &meta_trace {
+            crate::telemetry::set_remote_parent(&span, trace);
+        }
+        span
+    } else {
+        tracing::Span::none()
+    };
+    let dispatched = dispatch(state, ctx, id, method, params).instrument(span.clone());
+    match crate::trace::scope_if(meta_trace, dispatched).await {
+        Reply::Message(message) => {
+            if let Some(code) = message.pointer("/error/code").and_then(Value::as_i64) {
+                let error_type = message
+                    .pointer("/error/data/code")
+                    .and_then(Value::as_str)
+                    .unwrap_or("jsonrpc_error");
+                crate::telemetry::record_rpc_error(&span, code, error_type);
+            }
+            Reply::Message(message)
+        }
+        Reply::Stream(body) if !span.is_none() => {
+            Reply::Stream(Box::pin(crate::telemetry::keep_open(span, body)))
+        }
+        other => other,
+    }
 }
 
 fn invalid(id: Value, message: &str) -> Reply {
@@ -373,6 +415,7 @@ fn listen(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> 
         id,
         wanted,
         state.reload.subscribe(),
+        state.drain_watch(),
     )))
 }
 

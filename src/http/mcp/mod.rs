@@ -18,7 +18,7 @@ mod sse;
 
 use super::auth::authenticate;
 use super::observe::request_id;
-use super::{AppState, guard, http_error, legacy, parse_json, read_body};
+use super::{AppState, guard, http_error, legacy, parse_json, read_body, refuse_non_json};
 use crate::error::{CallError, ErrorCode};
 use crate::http::session::Level;
 use actix_web::http::StatusCode;
@@ -80,6 +80,10 @@ fn header_names_modern(req: &HttpRequest) -> bool {
         .is_some_and(|v| modern::MODERN_VERSIONS.contains(&v.trim()))
 }
 
+/// The most messages a JSON-RPC batch (2025-03-26) may hold; each still counts against the
+/// caller's rate limits.
+pub const MAX_BATCH_MESSAGES: usize = 64;
+
 /// `POST /mcp` (and `/`, `/v1`, `/v1/mcp`): one JSON-RPC message, a batch (2025-03-26 only),
 /// or a legacy `list_tools` / `call_tool` request.
 pub async fn post(
@@ -91,6 +95,9 @@ pub async fn post(
         Ok(admitted) => admitted,
         Err(refusal) => return refusal,
     };
+    if let Some(refusal) = refuse_non_json(&req) {
+        return refusal;
+    }
     let declared = req
         .headers()
         .get(CONTENT_LENGTH)
@@ -206,7 +213,25 @@ async fn post_legacy(
         .unwrap_or_else(|| DEFAULT_VERSION.to_owned());
 
     let reply = match message {
-        Value::Array(batch) if ctx.version == "2025-03-26" && !batch.is_empty() => {
+        Value::Array(batch) if batch.is_empty() || batch.len() > MAX_BATCH_MESSAGES => {
+            // JSON-RPC 2.0: an empty batch is one Invalid Request; an oversized one is refused
+            // whole, before any of its messages runs.
+            let message = if batch.is_empty() {
+                "an empty JSON-RPC batch is an invalid request".to_owned()
+            } else {
+                format!(
+                    "a JSON-RPC batch may hold at most {MAX_BATCH_MESSAGES} messages (this one has {}); nothing was executed",
+                    batch.len()
+                )
+            };
+            return HttpResponse::BadRequest().json(rpc_error(
+                Value::Null,
+                INVALID_REQUEST,
+                &message,
+                ErrorCode::InvalidRequest,
+            ));
+        }
+        Value::Array(batch) if ctx.version == "2025-03-26" => {
             // Every reply of a batch goes in one JSON array: no event streams here.
             ctx.accepts_sse = false;
             let mut replies = Vec::new();
@@ -300,7 +325,7 @@ async fn post_modern(
                 if let Some(tool) = config.tool(name).filter(|_| ctx.caller.may_use(name))
                     && let Err(refusal) = modern::check_param_headers(
                         req,
-                        &tool.input_schema,
+                        tool.input_schema(),
                         params.get("arguments"),
                     )
                 {
@@ -369,7 +394,8 @@ async fn admit(
 
 /// `GET /mcp`: the server-to-client SSE stream of the handshake revisions. It carries
 /// `notifications/tools/list_changed` after a reload changes the tool list, and a keep-alive
-/// comment every 25 seconds. Clients that do not accept `text/event-stream`, and requests of
+/// comment every 25 seconds, until shutdown begins (the stream then ends, so that the client
+/// reconnects to another replica). Clients that do not accept `text/event-stream`, and requests of
 /// the stateless revision (which has no GET; it uses `subscriptions/listen`), get 405.
 pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     let (config, caller) = match admit(&req, &state).await {
@@ -399,7 +425,10 @@ pub async fn get(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/event-stream")
         .insert_header(("Cache-Control", "no-cache"))
-        .streaming(sse::notifications(state.reload.subscribe()))
+        .streaming(sse::notifications(
+            state.reload.subscribe(),
+            state.drain_watch(),
+        ))
 }
 
 /// `DELETE /mcp`: ends the session named by `Mcp-Session-Id` (handshake revisions; the

@@ -4,27 +4,40 @@ use actix_web::web::Bytes;
 use futures_util::Stream;
 use std::time::Duration;
 use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::watch;
 
 /// How often a keep-alive comment is sent, so that proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(25);
 const LIST_CHANGED: &str = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
 
-/// SSE bytes: an opening comment, then one `list_changed` notification per tool-list change.
+/// Resolves once shutdown began (`draining` turned `true`, or its sender is gone).
+async fn drain_started(draining: &mut watch::Receiver<bool>) {
+    let _ = draining.wait_for(|draining| *draining).await;
+}
+
+/// SSE bytes: an opening comment, then one `list_changed` notification per tool-list change,
+/// until shutdown begins (`draining`): the stream then ends.
 pub fn notifications(
     changes: broadcast::Receiver<()>,
+    draining: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let opening =
         futures_util::stream::once(async { Ok(Bytes::from_static(b": toolgate stream open\n\n")) });
-    let events = futures_util::stream::unfold(changes, |mut changes| async move {
-        let chunk = tokio::select! {
-            change = changes.recv() => match change {
-                Ok(()) | Err(RecvError::Lagged(_)) => Bytes::from_static(LIST_CHANGED.as_bytes()),
-                Err(RecvError::Closed) => return None,
-            },
-            () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
-        };
-        Some((Ok(chunk), changes))
-    });
+    let events = futures_util::stream::unfold(
+        (changes, draining),
+        |(mut changes, mut draining)| async move {
+            let chunk = tokio::select! {
+                biased;
+                () = drain_started(&mut draining) => return None,
+                change = changes.recv() => match change {
+                    Ok(()) | Err(RecvError::Lagged(_)) => Bytes::from_static(LIST_CHANGED.as_bytes()),
+                    Err(RecvError::Closed) => return None,
+                },
+                () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
+            };
+            Some((Ok(chunk), (changes, draining)))
+        },
+    );
     futures_util::StreamExt::chain(opening, events)
 }
 
@@ -166,11 +179,12 @@ impl CallStream {
 /// The `subscriptions/listen` stream of the 2026-07-28 revision: the acknowledgement, then a
 /// `notifications/tools/list_changed` per tool-list change if the client asked for them,
 /// each tagged with the subscription id (the listen request's id); keep-alive comments
-/// meanwhile.
+/// meanwhile. The stream ends when shutdown begins (`draining`).
 pub fn listen(
     id: serde_json::Value,
     tools_list_changed: bool,
     changes: broadcast::Receiver<()>,
+    draining: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let meta = serde_json::json!({ "io.modelcontextprotocol/subscriptionId": id });
     let mut honoured = serde_json::Map::new();
@@ -186,22 +200,27 @@ pub fn listen(
         serde_json::json!({ "_meta": meta }),
     ));
     let opening = futures_util::stream::once(async move { Ok(event(&ack)) });
-    let events = futures_util::stream::unfold(changes, move |mut changes| {
-        let changed = changed.clone();
-        async move {
-            loop {
-                let chunk = tokio::select! {
-                    change = changes.recv() => match change {
-                        Ok(()) | Err(RecvError::Lagged(_)) if tools_list_changed => changed,
-                        // Not asked for: the server MUST NOT send it.
-                        Ok(()) | Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => return None,
-                    },
-                    () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
-                };
-                return Some((Ok(chunk), changes));
+    let events = futures_util::stream::unfold(
+        (changes, draining),
+        move |(mut changes, mut draining)| {
+            let changed = changed.clone();
+            async move {
+                loop {
+                    let chunk = tokio::select! {
+                        biased;
+                        () = drain_started(&mut draining) => return None,
+                        change = changes.recv() => match change {
+                            Ok(()) | Err(RecvError::Lagged(_)) if tools_list_changed => changed,
+                            // Not asked for: the server MUST NOT send it.
+                            Ok(()) | Err(RecvError::Lagged(_)) => continue,
+                            Err(RecvError::Closed) => return None,
+                        },
+                        () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
+                    };
+                    return Some((Ok(chunk), (changes, draining)));
+                }
             }
-        }
-    });
+        },
+    );
     futures_util::StreamExt::chain(opening, events)
 }

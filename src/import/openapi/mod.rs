@@ -61,6 +61,7 @@ pub fn import(spec: &Node, options: &OpenApiOptions) -> Result<Imported, ImportE
         schemas: &schemas,
         upstream: upstream.clone(),
         tool_names: HashSet::new(),
+        output_schemas: options.output_schemas,
     };
 
     let mut tools: Vec<(Vec<String>, Node)> = Vec::new();
@@ -137,13 +138,26 @@ pub fn import(spec: &Node, options: &OpenApiOptions) -> Result<Imported, ImportE
             .into(),
         "spec as written; comments starting with \"guess:\" or \"note:\" mark what the importer had"
             .into(),
-        "to decide. Every result is checked against its tool's response.output_schema: loosen or"
-            .into(),
-        "remove one that the API does not honour. This file is a complete config on its own"
-            .into(),
+    ];
+    let output_schemas: &[&str] = if options.output_schemas {
+        &[
+            "to decide. Every result is checked against its tool's response.output_schema: a",
+            "mismatch fails the call (counted in toolgate_output_schema_mismatches_total); loosen",
+            "or remove one that the API does not honour. This file is a complete config on its own",
+        ]
+    } else {
+        &[
+            "to decide. No output_schema is declared, so an answer that drifts from the spec still",
+            "works (an object still comes back as structuredContent); `--output-schemas` declares",
+            "each response schema instead: clients then get an outputSchema, and an answer that",
+            "does not match it fails the call. This file is a complete config on its own",
+        ]
+    };
+    header.extend(output_schemas.iter().map(|line| (*line).to_owned()));
+    header.extend([
         "(`toolgate check --config FILE`); to serve it with other tools, list it under `include:`."
             .into(),
-    ];
+    ]);
     if !skipped.is_empty() {
         header.push(String::new());
         header.push("Skipped operations:".into());
@@ -261,6 +275,8 @@ struct Importer<'s, 'a> {
     schemas: &'s Schemas<'a>,
     upstream: String,
     tool_names: HashSet<String>,
+    /// Whether to write `response.output_schema` (`--output-schemas`).
+    output_schemas: bool,
 }
 
 /// One tool argument.

@@ -236,7 +236,8 @@ impl<'a> Importer<'_, 'a> {
 
         let mut tool = vec![Entry::new("name", Node::String(name))];
         if let Some(title) = title {
-            tool.push(Entry::new("title", Node::String(title)));
+            // Titles get `${VAR}` substitution too.
+            tool.push(Entry::new("title", Node::String(escape_dollars(&title))));
         }
         tool.push(Entry::new(
             "description",
@@ -247,7 +248,9 @@ impl<'a> Importer<'_, 'a> {
             tool.push(Entry::new("annotations", annotations));
         }
         tool.push(Entry::new("request", Node::Map(request)));
-        if let Some(output_schema) = self.output_schema(operation, &mut notes) {
+        if self.output_schemas
+            && let Some(output_schema) = self.output_schema(operation, &mut notes)
+        {
             tool.push(Entry::new(
                 "response",
                 Node::Map(vec![Entry::new("output_schema", output_schema)]),
