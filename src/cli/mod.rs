@@ -22,25 +22,45 @@ use tracing_subscriber::{EnvFilter, Layer, Registry};
 /// Logs to stderr, filtered by `RUST_LOG` (default `info`); with a tracer provider, also
 /// exports toolgate's trace spans (which never show in the log).
 pub fn init_logging(json: bool, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
-    let fmt = tracing_subscriber::fmt::layer()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr);
-    if json {
-        install(fmt.json(), traces);
-    } else {
-        install(fmt, traces);
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    match traces {
+        // Without traces, one global filter: per-layer filtering costs every event and span
+        // some bookkeeping (see bench/README.md).
+        None => {
+            let builder = tracing_subscriber::fmt()
+                .with_env_filter(filter)
+                .with_ansi(ansi)
+                .with_writer(std::io::stderr);
+            if json {
+                builder.json().init();
+            } else {
+                builder.init();
+            }
+        }
+        Some(provider) => {
+            let fmt = tracing_subscriber::fmt::layer()
+                .with_ansi(ansi)
+                .with_writer(std::io::stderr);
+            if json {
+                with_traces(fmt.json(), filter, provider);
+            } else {
+                with_traces(fmt, filter, provider);
+            }
+        }
     }
 }
 
-fn install<L>(fmt: L, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>)
+/// Logs through `fmt` (filtered by `filter`, never showing trace spans) and exports trace
+/// spans to `provider`, whatever the log filter says.
+fn with_traces<L>(fmt: L, filter: EnvFilter, provider: &opentelemetry_sdk::trace::SdkTracerProvider)
 where
     L: Layer<Registry> + Send + Sync,
 {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let not_trace_spans = filter_fn(|metadata| metadata.target() != telemetry::TARGET);
     tracing_subscriber::registry()
         .with(fmt.with_filter(filter.and(not_trace_spans)))
-        .with(traces.map(telemetry::layer))
+        .with(telemetry::layer(provider))
         .init();
 }
 
