@@ -87,7 +87,8 @@ def main() -> None:
                    TOOLGATE_SESSION_SECRET="smoke-shared-session-secret-0123456789",
                    OPS_TEAM_KEY=OPS_KEY, JUNIS_AGENT_KEY=JUNIS_KEY,
                    REDIS_URL=f"redis://127.0.0.1:{redis_port}",
-                   CRM_BASE_URL=f"http://127.0.0.1:{crm}", DW_BASE_URL=f"http://127.0.0.1:{dw}",
+                   CRM_BASE_URL=f"http://127.0.0.1:{crm}", CRM_TOKEN_URL=f"http://127.0.0.1:{crm}/oauth2/token",
+                   DW_BASE_URL=f"http://127.0.0.1:{dw}",
                    WORKFLOW_BASE_URL=f"http://127.0.0.1:{wf}", RUST_LOG="warn")
         replicas = []
         for name in ("a", "b"):
@@ -113,7 +114,7 @@ def main() -> None:
             return [t["name"] for t in json.loads(body)["result"]["tools"]] if status == 200 else []
 
         ops, junis = tool_names(a, OPS_KEY), tool_names(b, JUNIS_KEY)
-        check("ops-team sees all 14 example tools", len(ops) == 14, f"{len(ops)} tools")
+        check("ops-team sees all 15 example tools", len(ops) == 15, f"{len(ops)} tools")
         check("junis-agent sees only its allow-list (9 tools, no writes, no workflows)",
               len(junis) == 9 and "crm_create_note" not in junis and not any(n.startswith("workflow_") for n in junis),
               ", ".join(junis))

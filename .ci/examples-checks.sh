@@ -107,7 +107,7 @@ if start_demo; then
     local missing=0 tool
     for tool in crm_search_customers crm_get_customer crm_get_interactions crm_create_note \
                 get_customer_data calculate_discount dw_list_tables dw_get_schema dw_execute_query \
-                dw_export_results workflow_list_templates workflow_start workflow_status workflow_cancel; do
+                dw_export_results workflow_list_templates workflow_start workflow_run workflow_status workflow_cancel; do
       grep -q "$tool" "$WORK/demo.out" || { echo "banner does not mention $tool"; missing=1; }
     done
     grep -c "curl -s" "$WORK/demo.out" | sed 's/^/sample curl commands in the banner: /'
@@ -115,7 +115,7 @@ if start_demo; then
     return $missing
   }
   check "demo banner lists every example's tools" banner_lists_tools
-  check "health reports 14 tools" sh -c "curl -fsS http://127.0.0.1:$PORT/health | tee /dev/stderr | grep -q '\"tools_count\":14'"
+  check "health reports 15 tools" sh -c "curl -fsS http://127.0.0.1:$PORT/health | tee /dev/stderr | grep -q '\"tools_count\":15'"
 
   # ---------- 3. the Python SDK client ----------
   PY="$ROOT/tests/clients/.venv/bin/python"

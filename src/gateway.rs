@@ -4,11 +4,12 @@
 use crate::caller::{Access, Caller};
 use crate::config::RuntimeConfig;
 use crate::error::{CallError, ErrorCode};
-use crate::forward::{Answer, Forwarder, LineStream};
+use crate::forward::{Answer, Dispatch, Forwarder, LineStream};
 use crate::metrics::{LimitLabels, Metrics, ToolLabels};
+use crate::operation::JobProgress;
+use crate::operation::run::OpenOperation;
 use crate::render::RenderedRequest;
-use crate::shape::{ToolResult, parse_body};
-use crate::template::value_text;
+use crate::shape::{ResponseShape, ToolResult};
 use crate::tool::Tool;
 use crate::validate::validate_arguments;
 use arc_swap::ArcSwap;
@@ -17,7 +18,6 @@ use reqwest::header::{HeaderName, HeaderValue};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::Instrument;
 
 /// The header carrying the request id upstream.
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -66,6 +66,12 @@ pub fn render_call(
     caller: &Caller,
     arguments: Option<Value>,
 ) -> Result<RenderedRequest, CallError> {
+    let args = checked_arguments(tool, arguments)?;
+    crate::telemetry::phase("render").in_scope(|| tool.request.render(&args, caller))
+}
+
+/// The arguments as a JSON object (none: an empty one), validated against the input schema.
+fn checked_arguments(tool: &Tool, arguments: Option<Value>) -> Result<Value, CallError> {
     let args = match arguments {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(args @ Value::Object(_)) => args,
@@ -77,7 +83,7 @@ pub fn render_call(
         }
     };
     crate::telemetry::phase("validate").in_scope(|| validate_arguments(&tool.validator, &args))?;
-    crate::telemetry::phase("render").in_scope(|| tool.request.render(&args, caller))
+    Ok(args)
 }
 
 /// [`find_tool`] then [`render_call`]: what `toolgate render` and `toolgate test` show.
@@ -96,7 +102,7 @@ pub fn prepare<'c>(
 #[derive(Debug)]
 pub struct Gateway {
     config: ArcSwap<RuntimeConfig>,
-    forwarder: Forwarder,
+    dispatch: Dispatch,
     metrics: Arc<Metrics>,
 }
 
@@ -108,9 +114,14 @@ impl Gateway {
         let forwarder = Forwarder::new(metrics.clone(), config.server.allow_link_local)?;
         Ok(Self {
             config: ArcSwap::from_pointee(config),
-            forwarder,
+            dispatch: Dispatch::new(forwarder, metrics.clone()),
             metrics,
         })
+    }
+
+    /// Sends requests upstream with their upstream's credentials.
+    pub fn dispatch(&self) -> &Dispatch {
+        &self.dispatch
     }
 
     /// The gateway's metrics.
@@ -124,9 +135,13 @@ impl Gateway {
     }
 
     /// Replaces the active config atomically. Rate-limit state carries over for every limit
-    /// whose scope and rate are unchanged.
+    /// whose scope and rate are unchanged, upstream tokens for every upstream whose grant is
+    /// unchanged.
     pub fn swap(&self, mut config: RuntimeConfig) {
-        config.limits.adopt(&self.config.load().limits);
+        let serving = self.config.load();
+        config.limits.adopt(&serving.limits);
+        crate::credentials::carry_over_tokens(&config.upstreams, &serving.upstreams);
+        drop(serving);
         self.metrics.set_config_version(&config.version);
         let old = self.config.swap(Arc::new(config));
         // Freeing a large config takes a while: do it off the request threads when possible
@@ -192,6 +207,10 @@ impl Gateway {
         match self.open_call(caller, name, arguments, request_id).await? {
             Opened::Done(result) => Ok(result),
             Opened::Lines(call) => call.collect(progress).await,
+            // Boxed: the polling loop's future would otherwise size every call's.
+            Opened::Operation(call) => {
+                Box::pin(call.run(&mut |job| progress(Progress::Job(job)))).await
+            }
         }
     }
 
@@ -212,16 +231,26 @@ impl Gateway {
         let record = CallRecord::start(self.metrics.clone(), &config, caller, name, request_id);
         let outcome = async {
             let tool = find_tool(&config, caller, name)?.clone();
-            config
-                .limits
-                .check(caller, name)
-                .instrument(crate::telemetry::phase("rate_limit"))
-                .await?;
-            let mut request = render_call(&tool, caller, arguments)?;
+            crate::telemetry::in_span!(
+                crate::telemetry::phase("rate_limit"),
+                config.limits.check(caller, name)
+            )?;
+            let args = checked_arguments(&tool, arguments)?;
+            let mut request = crate::telemetry::phase("render")
+                .in_scope(|| tool.request.render(&args, caller))?;
             if let Ok(value) = HeaderValue::from_str(request_id) {
                 request.headers.insert(REQUEST_ID, value);
             }
-            match self.forward(caller, request, Some(tool.stream)).await? {
+            if tool.operation.is_some() {
+                let first = Box::pin(self.dispatch.send(caller, request.clone())).await?;
+                return OpenOperation::start(&self.dispatch, &tool, &request, first, &args, caller)
+                    .map(|call| Opened::Operation(Box::new(call)));
+            }
+            match self
+                .dispatch
+                .forward(caller, request, Some(tool.stream))
+                .await?
+            {
                 Answer::Whole(answer) => Ok(Opened::Done(
                     crate::telemetry::phase("shape").in_scope(|| tool.response.shape(&answer))?,
                 )),
@@ -239,6 +268,10 @@ impl Gateway {
                 call.record = Some(record);
                 Ok(Opened::Lines(call))
             }
+            Ok(Opened::Operation(mut call)) => {
+                call.record = Some(record);
+                Ok(Opened::Operation(call))
+            }
             other => {
                 record.finish(other.as_ref().err());
                 other
@@ -254,7 +287,8 @@ impl Gateway {
     }
 
     /// Reads a resource by URI: `(mime type, content)`. A URI matching a resource template
-    /// fills the template's request with the values it captured (validated first).
+    /// fills the template's request with the values it captured (validated first). A binary
+    /// answer is kept as bytes ([`ToolResult::media`]).
     pub async fn read_resource(
         &self,
         caller: &Caller,
@@ -278,73 +312,25 @@ impl Gateway {
             )
             .with_details(serde_json::json!({ "uri": uri })));
         };
-        let Answer::Whole(answer) = self.forward(caller, request, None).await? else {
-            // Never asked for: `None` reads every answer whole.
-            return Err(CallError::new(
-                ErrorCode::InternalError,
-                "a resource was streamed where it should have been read whole",
-            ));
-        };
-        let value = parse_body(&answer)?;
-        let text = value_text(&value).into_owned();
-        Ok((
-            mime_type,
-            ToolResult {
-                value,
-                text,
-                truncated: false,
-            },
-        ))
+        let answer = self.dispatch.send(caller, request).await?;
+        // Read as a tool's answer without `response:` settings: JSON, text or binary, whole.
+        let result = ResponseShape::default().shape(&answer)?;
+        Ok((mime_type, result))
     }
 }
 
-impl Gateway {
-    /// Applies the upstream's credentials (`auth:`) for `caller`, then forwards the request.
-    /// When the upstream answers 401 to a token the gateway obtained, that token is dropped
-    /// and the call is sent once more with a fresh one.
-    async fn forward(
-        &self,
-        caller: &Caller,
-        request: RenderedRequest,
-        streams: Option<bool>,
-    ) -> Result<Answer, CallError> {
-        let Some(auth) = request.upstream.auth.clone() else {
-            return self.forwarder.exchange_with_retries(request, streams).await;
-        };
-        let client = self.forwarder.client_for(&request.upstream).clone();
-        let mut first = request.clone();
-        let applied = auth
-            .apply(caller, &mut first.headers, &client, &self.metrics)
-            .await?;
-        match self.forwarder.exchange_with_retries(first, streams).await {
-            Err(error) if auth.retries_on_401() && upstream_status(&error) == Some(401) => {
-                tracing::info!(upstream = %request.upstream.name, "the upstream refused its token (401): fetching a new one");
-                auth.refused(&applied);
-                let mut second = request;
-                auth.apply(caller, &mut second.headers, &client, &self.metrics)
-                    .await?;
-                self.forwarder.exchange_with_retries(second, streams).await
-            }
-            other => other,
-        }
-    }
-}
-
-/// The HTTP status of an upstream's error answer, if the error is one.
-fn upstream_status(error: &CallError) -> Option<u64> {
-    if error.code != ErrorCode::UpstreamError {
-        return None;
-    }
-    error.details.get("status").and_then(Value::as_u64)
-}
-
-/// What a line-stream call reports as each line arrives.
+/// What a call reports while it runs.
 #[derive(Clone, Copy, Debug)]
-pub struct Progress<'a> {
-    /// Lines received so far, this one included (starts at 1).
-    pub lines: u64,
-    /// The line, without its line ending.
-    pub line: &'a [u8],
+pub enum Progress<'a> {
+    /// A line of a line-stream answer arrived.
+    Line {
+        /// Lines received so far, this one included (starts at 1).
+        lines: u64,
+        /// The line, without its line ending.
+        line: &'a [u8],
+    },
+    /// A long-running operation's status was read (and its progress moved).
+    Job(JobProgress),
 }
 
 /// A started tool call.
@@ -354,6 +340,8 @@ pub enum Opened {
     Done(ToolResult),
     /// The upstream answers with a stream of lines, still arriving.
     Lines(Box<OpenCall>),
+    /// The first answer started a long-running job, still to be followed.
+    Operation(Box<OpenOperation>),
 }
 
 /// A tool call whose upstream answer is a line stream being read as it arrives.
@@ -409,7 +397,7 @@ impl OpenCall {
         while let Some(lines) = self.lines.next_lines().await? {
             for line in &lines {
                 self.seen += 1;
-                progress(Progress {
+                progress(Progress::Line {
                     lines: self.seen,
                     line,
                 });
@@ -442,7 +430,7 @@ pub fn line_value(line: &[u8], ndjson: bool) -> Value {
 /// Counts a call in flight and, once it ends, in `toolgate_tool_calls_total` and the log; a
 /// call dropped before it ended is recorded as `cancelled`.
 #[derive(Debug)]
-struct CallRecord {
+pub(crate) struct CallRecord {
     metrics: Arc<Metrics>,
     tool_label: String,
     name: String,
@@ -487,7 +475,7 @@ impl CallRecord {
         }
     }
 
-    fn finish(mut self, error: Option<&CallError>) {
+    pub(crate) fn finish(mut self, error: Option<&CallError>) {
         if let Some(error) = error
             && error.code == ErrorCode::RateLimitExceeded
             && let Some(limit) = error.details.get("limit").and_then(Value::as_str)
@@ -510,17 +498,20 @@ impl CallRecord {
         self.write(error.map_or("ok", |e| e.code.as_str()));
     }
 
-    fn write(&mut self, outcome: &str) {
+    /// The metrics the call is counted in.
+    pub(crate) fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    fn write(&mut self, outcome: &'static str) {
         self.done = true;
         self.metrics.in_flight.dec();
-        self.metrics.record_call(
-            &self.tool_label,
-            &self.caller_label,
-            outcome,
-            self.started.elapsed(),
-        );
+        let elapsed = self.started.elapsed();
+        self.metrics
+            .record_call(&self.tool_label, &self.caller_label, outcome, elapsed);
         crate::telemetry::record_outcome(&self.span, outcome);
-        let elapsed_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        // Whole microseconds: the log shows `0.048`, not `0.047828999999999997`.
+        let elapsed_ms = elapsed.as_micros() as f64 / 1000.0;
         tracing::info!(request_id = %self.request_id, tool = %self.name, caller = %self.caller, outcome, elapsed_ms, "tool call");
     }
 }

@@ -9,6 +9,7 @@
 
 pub mod auth;
 pub mod caller;
+pub mod completion;
 pub mod config;
 pub mod credentials;
 pub mod error;
@@ -18,6 +19,8 @@ pub mod http;
 pub mod import;
 pub mod limit;
 pub mod metrics;
+pub mod operation;
+pub mod prompt;
 pub mod reload;
 pub mod render;
 pub mod resilience;

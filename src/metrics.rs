@@ -1,8 +1,11 @@
-//! Prometheus metrics: requests, tool calls, upstream latency, rate-limit rejections, output
-//! schema mismatches, reloads, config version and calls in flight. Labels never carry secrets or argument values.
+//! Prometheus metrics: requests, tool calls and their duration, upstream latency, rate-limit
+//! rejections, output schema mismatches, reloads, config version and calls in flight. Labels
+//! never carry secrets or argument values.
 
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
 use prometheus_client::encoding::text::encode;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
@@ -69,6 +72,24 @@ pub struct ToolLabels {
     pub tool: String,
 }
 
+/// Labels of the tool-call duration histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DurationLabels {
+    /// The tool (`(unknown)` for names the caller cannot see).
+    pub tool: String,
+    /// `ok`, the error code, or `cancelled` (as in `toolgate_tool_calls_total`).
+    pub outcome: &'static str,
+}
+
+/// Labels of a finished long-running operation.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OperationLabels {
+    /// The tool.
+    pub tool: String,
+    /// `ok`, `cancelled` or the error code.
+    pub outcome: String,
+}
+
 /// Labels carrying the config version.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct VersionLabels {
@@ -84,18 +105,29 @@ pub struct Metrics {
     pub requests: Family<RequestLabels, Counter>,
     /// Tool calls by tool, caller and outcome.
     pub tool_calls: Family<CallLabels, Counter>,
+    /// Tool-call duration by tool and outcome (the MCP semantic convention's
+    /// `mcp.server.operation.duration` for `tools/call`).
+    pub call_durations: Family<DurationLabels, Histogram>,
     /// Upstream latency by upstream and status.
     pub upstream_latency: Family<UpstreamLabels, Histogram>,
     /// Calls refused by a rate limit.
     pub rate_limited: Family<LimitLabels, Counter>,
     /// Upstream answers that did not match their tool's `output_schema`, by tool.
     pub output_mismatches: Family<ToolLabels, Counter>,
-    /// 1 for the serving config's version.
+    /// 1 for the serving config's version (the older name of [`ConfigInfo`]).
     pub config_version: Family<VersionLabels, Gauge>,
+    /// `toolgate_config_info{version}`: the serving config's version as an OpenMetrics info.
+    pub config_info: Arc<ConfigInfo>,
     /// Tool calls in flight.
     pub in_flight: Gauge,
     /// Token requests to upstream token endpoints by upstream and outcome.
     pub token_fetches: Family<TokenLabels, Counter>,
+    /// Long-running operations (`operation:`) being followed.
+    pub operations_in_flight: Gauge,
+    /// How long finished operations took, by tool and outcome.
+    pub operation_duration: Family<OperationLabels, Histogram>,
+    /// Status requests each finished operation sent, by tool.
+    pub operation_polls: Family<ToolLabels, Histogram>,
     version_shown: Mutex<Option<String>>,
     /// Per-tool figures since start, for `GET /admin/tools`.
     pub tool_stats: ToolStats,
@@ -115,6 +147,34 @@ pub struct ToolFigures {
     /// Calls by duration: `buckets[i]` counts calls of at most [`LATENCY_BOUNDS_MS`]`[i]`
     /// (the last one, every longer call).
     pub buckets: [AtomicU64; LATENCY_BOUNDS_MS.len() + 1],
+    /// This tool's series of the duration histogram, one per outcome seen so far (a handful:
+    /// found by a short scan, so a call never builds a label set or hashes one).
+    durations: RwLock<Vec<(&'static str, Histogram)>>,
+}
+
+/// The serving config's version as an OpenMetrics info metric: `toolgate_config_info{version}`
+/// (value 1), replaced on every reload.
+#[derive(Debug, Default)]
+pub struct ConfigInfo {
+    version: RwLock<String>,
+}
+
+impl Collector for ConfigInfo {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let Ok(version) = self.version.read() else {
+            return Ok(());
+        };
+        let info = prometheus_client::metrics::info::Info::new(VersionLabels {
+            version: version.clone(),
+        });
+        let metric = encoder.encode_descriptor(
+            "config",
+            "The serving config's version",
+            None,
+            MetricType::Info,
+        )?;
+        info.encode(metric)
+    }
 }
 
 /// Upper bounds (ms) of the per-tool latency buckets behind the console's p50 / p99.
@@ -159,7 +219,7 @@ pub struct ToolStats {
 }
 
 impl ToolStats {
-    fn record(&self, tool: &str, ok: bool, elapsed: Duration) {
+    fn record(&self, tool: &str, ok: bool, elapsed: Duration) -> Arc<ToolFigures> {
         let figures = self.figures(tool);
         let us = elapsed.as_micros() as u64;
         figures.calls.fetch_add(1, Ordering::Relaxed);
@@ -174,6 +234,7 @@ impl ToolStats {
             .position(|bound| ms <= *bound)
             .unwrap_or(LATENCY_BOUNDS_MS.len());
         figures.buckets[bucket].fetch_add(1, Ordering::Relaxed);
+        figures
     }
 
     fn figures(&self, tool: &str) -> Arc<ToolFigures> {
@@ -198,10 +259,52 @@ impl ToolStats {
     }
 }
 
+impl ToolFigures {
+    /// This tool's duration series for `outcome`, taken from `family` the first time.
+    fn duration(
+        &self,
+        family: &Family<DurationLabels, Histogram>,
+        tool: &str,
+        outcome: &'static str,
+    ) -> Option<Histogram> {
+        let cached = |series: &[(&'static str, Histogram)]| {
+            series
+                .iter()
+                .find(|(seen, _)| *seen == outcome)
+                .map(|(_, histogram)| histogram.clone())
+        };
+        if let Some(found) = self.durations.read().ok().and_then(|s| cached(&s)) {
+            return Some(found);
+        }
+        let mut series = self.durations.write().ok()?;
+        if let Some(found) = cached(&series) {
+            return Some(found);
+        }
+        let histogram = family
+            .get_or_create(&DurationLabels {
+                tool: tool.to_owned(),
+                outcome,
+            })
+            .clone();
+        series.push((outcome, histogram.clone()));
+        Some(histogram)
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
     ])
+}
+
+fn operation_histogram() -> Histogram {
+    Histogram::new([
+        0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+    ])
+}
+
+fn polls_histogram() -> Histogram {
+    Histogram::new([0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0])
 }
 
 impl Default for Metrics {
@@ -209,14 +312,40 @@ impl Default for Metrics {
         let mut registry = Registry::with_prefix("toolgate");
         let requests = Family::<RequestLabels, Counter>::default();
         let tool_calls = Family::<CallLabels, Counter>::default();
+        let call_durations = Family::<DurationLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
         let upstream_latency = Family::<UpstreamLabels, Histogram>::new_with_constructor(
             latency_histogram as fn() -> Histogram,
         );
         let rate_limited = Family::<LimitLabels, Counter>::default();
         let output_mismatches = Family::<ToolLabels, Counter>::default();
         let config_version = Family::<VersionLabels, Gauge>::default();
+        let config_info = Arc::new(ConfigInfo::default());
         let in_flight = Gauge::default();
         let token_fetches = Family::<TokenLabels, Counter>::default();
+        let operations_in_flight = Gauge::default();
+        let operation_duration = Family::<OperationLabels, Histogram>::new_with_constructor(
+            operation_histogram as fn() -> Histogram,
+        );
+        let operation_polls = Family::<ToolLabels, Histogram>::new_with_constructor(
+            polls_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "upstream_jobs_in_flight",
+            "Long-running upstream operations being followed",
+            operations_in_flight.clone(),
+        );
+        registry.register(
+            "upstream_job_duration_seconds",
+            "Duration of finished long-running operations by tool and outcome",
+            operation_duration.clone(),
+        );
+        registry.register(
+            "upstream_job_polls",
+            "Status requests per finished long-running operation, by tool",
+            operation_polls.clone(),
+        );
         registry.register(
             "http_requests",
             "HTTP requests by endpoint and status",
@@ -226,6 +355,11 @@ impl Default for Metrics {
             "tool_calls",
             "Tool calls by tool, caller and outcome",
             tool_calls.clone(),
+        );
+        registry.register(
+            "mcp_server_operation_duration_seconds",
+            "Tool-call duration by tool and outcome (MCP semantic convention mcp.server.operation.duration, tools/call)",
+            call_durations.clone(),
         );
         registry.register(
             "upstream_request_duration_seconds",
@@ -244,9 +378,10 @@ impl Default for Metrics {
         );
         registry.register(
             "config_version",
-            "The serving config's version (value 1)",
+            "The serving config's version (value 1; the older name of toolgate_config_info)",
             config_version.clone(),
         );
+        registry.register_collector(Box::new(config_info.clone()));
         registry.register(
             "tool_calls_in_flight",
             "Tool calls in flight",
@@ -266,12 +401,17 @@ impl Default for Metrics {
             registry,
             requests,
             tool_calls,
+            call_durations,
             upstream_latency,
             rate_limited,
             output_mismatches,
             config_version,
+            config_info,
             in_flight,
             token_fetches,
+            operations_in_flight,
+            operation_duration,
+            operation_polls,
             version_shown: Mutex::new(None),
             tool_stats: ToolStats::default(),
         }
@@ -280,8 +420,11 @@ impl Default for Metrics {
 
 impl Metrics {
     /// Records one finished tool call and how long it took.
-    pub fn record_call(&self, tool: &str, caller: &str, outcome: &str, elapsed: Duration) {
-        self.tool_stats.record(tool, outcome == "ok", elapsed);
+    pub fn record_call(&self, tool: &str, caller: &str, outcome: &'static str, elapsed: Duration) {
+        let figures = self.tool_stats.record(tool, outcome == "ok", elapsed);
+        if let Some(histogram) = figures.duration(&self.call_durations, tool, outcome) {
+            histogram.observe(elapsed.as_secs_f64());
+        }
         self.tool_calls
             .get_or_create(&CallLabels {
                 tool: tool.to_owned(),
@@ -289,6 +432,22 @@ impl Metrics {
                 outcome: outcome.to_owned(),
             })
             .inc();
+    }
+
+    /// Records one finished long-running operation: how long it took and how many status
+    /// requests it sent.
+    pub fn record_operation(&self, tool: &str, outcome: &str, elapsed: Duration, polls: u32) {
+        self.operation_duration
+            .get_or_create(&OperationLabels {
+                tool: tool.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.operation_polls
+            .get_or_create(&ToolLabels {
+                tool: tool.to_owned(),
+            })
+            .observe(f64::from(polls));
     }
 
     /// Records one upstream exchange.
@@ -325,6 +484,9 @@ impl Metrics {
             })
             .set(1);
         *shown = Some(version.to_owned());
+        if let Ok(mut info) = self.config_info.version.write() {
+            version.clone_into(&mut info);
+        }
     }
 
     /// The Prometheus (OpenMetrics) text exposition.

@@ -132,7 +132,18 @@ impl RenderedRequest {
 impl RequestTemplate {
     /// Renders the request for validated `args` and `caller`.
     pub fn render(&self, args: &Value, caller: &Caller) -> Result<RenderedRequest, CallError> {
-        let ctx = Context { args, caller };
+        self.render_in(&Context {
+            args,
+            caller,
+            answer: &crate::template::NO_ANSWER,
+        })
+    }
+
+    /// Renders the request in a full template context (arguments, caller and, for the URLs
+    /// of a long-running operation, its first answer).
+    pub fn render_in(&self, ctx: &Context<'_>) -> Result<RenderedRequest, CallError> {
+        let caller = ctx.caller;
+        let ctx = *ctx;
         let path = self.render_path(&ctx)?;
         let query = self.render_query(&ctx)?;
         let url = self
@@ -259,7 +270,7 @@ fn render_error((var, message): (VarRef, String)) -> CallError {
 pub fn pointer_of(var: &VarRef) -> String {
     match var.root {
         Root::Args => format!("/{}", var.path.join("/")),
-        Root::Caller => var.display(),
+        Root::Caller | Root::Answer => var.display(),
     }
 }
 

@@ -1,5 +1,9 @@
 //! Shaping an upstream answer into the tool result: pick, output check, size cap.
 
+mod body;
+
+pub use body::{Body, Media, MediaKind, read_body};
+
 use crate::error::{CallError, ErrorCode};
 use crate::forward::UpstreamAnswer;
 use crate::template::value_text;
@@ -28,21 +32,61 @@ pub struct ResponseShape {
 /// A shaped tool result.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ToolResult {
-    /// The result as JSON (a string for non-JSON answers, and the cut text when the result was
-    /// cut and the tool declares no output schema).
+    /// The result as JSON (a string for text answers, the cut text when the result was cut
+    /// and the tool declares no output schema, [`Media::value`] for a binary answer).
     pub value: Value,
-    /// The result as text for the model: the string itself, or compact JSON.
+    /// The result as text for the model: the string itself, or compact JSON
+    /// ([`Media::summary`] for a binary answer).
     pub text: String,
     /// Whether `text` was cut at `max_bytes`.
     pub truncated: bool,
+    /// The answer's bytes when it was binary (an image, audio, or another non-text type).
+    pub media: Option<Media>,
+}
+
+impl ToolResult {
+    /// A result holding a binary answer.
+    pub fn binary(media: Media) -> Self {
+        Self {
+            value: media.value(),
+            text: media.summary(),
+            truncated: false,
+            media: Some(media),
+        }
+    }
 }
 
 impl ResponseShape {
-    /// Applies `pick`, the output schema and `max_bytes` to an answer.
+    /// Applies `pick`, the output schema and `max_bytes` to an answer. A binary answer (see
+    /// [`read_body`]) is kept whole: `max_bytes` caps its size before it is encoded, and a tool
+    /// with a `pick` or an `output_schema` expects JSON, so a binary answer fails it.
     pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
-        parse_body(answer)
-            .and_then(|value| self.shape_value(value))
-            .map_err(|error| add_status(error, answer.status))
+        let shaped = match read_body(answer, self.max_bytes) {
+            Ok(Body::Json(value)) => self.shape_value(value),
+            Ok(Body::Text(text)) => self.shape_value(Value::String(text)),
+            Ok(Body::Binary(media)) => self.shape_binary(media),
+            Err(error) => Err(error),
+        };
+        shaped.map_err(|error| add_status(error, answer.status))
+    }
+
+    fn shape_binary(&self, media: Media) -> Result<ToolResult, CallError> {
+        if self.pick.is_some() || self.output_schema.is_some() {
+            let wants = if self.pick.is_some() {
+                "pick"
+            } else {
+                "output_schema"
+            };
+            return Err(CallError::new(
+                ErrorCode::UpstreamError,
+                format!(
+                    "the upstream answered {}, not the JSON the tool's {wants} needs",
+                    media.summary()
+                ),
+            )
+            .with_details(json!({ "content_type": media.mime_type })));
+        }
+        Ok(ToolResult::binary(media))
     }
 
     /// Shapes the lines of a line-stream answer: the JSON array of the kept lines, with
@@ -64,7 +108,8 @@ impl ResponseShape {
         Ok(result)
     }
 
-    fn shape_value(&self, mut value: Value) -> Result<ToolResult, CallError> {
+    /// Applies `pick`, the output schema and `max_bytes` to a JSON value.
+    pub fn shape_value(&self, mut value: Value) -> Result<ToolResult, CallError> {
         if let Some(pointer) = &self.pick {
             value = value.pointer(pointer).cloned().ok_or_else(|| {
                 CallError::new(
@@ -91,6 +136,7 @@ impl ResponseShape {
                 value,
                 text,
                 truncated: false,
+                media: None,
             };
         };
         let total = text.len();
@@ -112,31 +158,9 @@ impl ResponseShape {
             value,
             text,
             truncated: true,
+            media: None,
         }
     }
-}
-
-/// Reads an answer as JSON when it is JSON, else as text. An answer labelled JSON
-/// (`application/json`, `+json`) whose body does not parse is an `upstream_error` (an empty
-/// body is the empty string); an unlabelled one that only looks like JSON and does not parse
-/// is text.
-pub fn parse_body(answer: &UpstreamAnswer) -> Result<Value, CallError> {
-    if answer.looks_like_json() {
-        match serde_json::from_slice(&answer.body) {
-            Ok(value) => return Ok(value),
-            Err(error) if answer.labelled_json() && !answer.body.trim_ascii().is_empty() => {
-                return Err(CallError::new(
-                    ErrorCode::UpstreamError,
-                    format!("the upstream answer is labelled JSON but is not valid JSON: {error}"),
-                )
-                .with_details(json!({ "content_type": answer.content_type })));
-            }
-            Err(_) => {}
-        }
-    }
-    Ok(Value::String(
-        String::from_utf8_lossy(&answer.body).into_owned(),
-    ))
 }
 
 /// Adds the upstream's HTTP status to a shaping error's details (where a pick failed).

@@ -20,6 +20,9 @@ pub enum Root {
     Args,
     /// `caller.*`: the authenticated caller (`id`, `org`, `tier`, `claims.*`).
     Caller,
+    /// `answer.*`: the JSON body of a long-running operation's first answer (only in the
+    /// URLs of `operation:`).
+    Answer,
 }
 
 /// A reference such as `args.customer.id`: a root and the path below it.
@@ -37,6 +40,7 @@ impl VarRef {
         let root = match self.root {
             Root::Args => "args",
             Root::Caller => "caller",
+            Root::Answer => "answer",
         };
         std::iter::once(root)
             .chain(self.path.iter().map(String::as_str))
@@ -69,14 +73,23 @@ pub struct Context<'a> {
     pub args: &'a Value,
     /// Who is calling.
     pub caller: &'a Caller,
+    /// The first answer of a long-running operation (`null` everywhere else).
+    pub answer: &'a Value,
 }
+
+/// The `answer` of a context that has none.
+pub static NO_ANSWER: Value = Value::Null;
 
 impl<'a> Context<'a> {
     /// The value a reference points at, or `None` when it is absent (or JSON `null`).
     pub fn lookup(&self, var: &VarRef) -> Option<Cow<'a, Value>> {
         let found = match var.root {
-            Root::Args => {
-                let mut node = self.args;
+            Root::Args | Root::Answer => {
+                let mut node = if var.root == Root::Args {
+                    self.args
+                } else {
+                    self.answer
+                };
                 for key in &var.path {
                     node = node.get(key)?;
                 }
@@ -275,6 +288,7 @@ fn parse_var(raw: &str) -> Result<VarRef, String> {
     let root = match segments.next() {
         Some("args") => Root::Args,
         Some("caller") => Root::Caller,
+        Some("answer") => Root::Answer,
         _ => {
             return Err(format!(
                 "unknown template variable '{raw}': use args.<name> or caller.id/org/tier/claims.<name>"
@@ -347,6 +361,7 @@ mod tests {
         let ctx = Context {
             args: &args,
             caller: &caller,
+            answer: &NO_ANSWER,
         };
         Template::parse(source)
             .unwrap()

@@ -20,6 +20,8 @@ pub struct Tool {
     pub response: ResponseShape,
     /// Whether the answer is relayed as it arrives (`response.stream`).
     pub stream: bool,
+    /// The long-running job the first answer starts (`operation:`), if any.
+    pub operation: Option<crate::operation::Operation>,
     /// The MCP `Tool` object served by `tools/list`, built once; it holds the only copy of
     /// the input schema (see [`Tool::input_schema`]).
     pub mcp_descriptor: Value,
@@ -27,6 +29,8 @@ pub struct Tool {
     pub tests: Vec<(Value, Value)>,
     /// Scopes a JWT caller's token must carry to see and call it.
     pub required_scopes: Vec<String>,
+    /// Upstream calls suggesting values of some of its arguments (`complete:`), by argument.
+    pub completions: Vec<(String, crate::completion::UpstreamCompletion)>,
 }
 
 impl Tool {

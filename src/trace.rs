@@ -85,15 +85,6 @@ pub async fn scope<F: Future>(context: Option<TraceContext>, future: F) -> F::Ou
     CURRENT.scope(context, future).await
 }
 
-/// Runs `future` with `context` as the current trace context when there is one; otherwise
-/// the context in force stays.
-pub async fn scope_if<F: Future>(context: Option<TraceContext>, future: F) -> F::Output {
-    match context {
-        Some(context) => CURRENT.scope(Some(context), future).await,
-        None => future.await,
-    }
-}
-
 /// Adds the trace context to an upstream request's headers: the current exported span's
 /// when traces are on, else the client's (if any).
 pub fn inject(headers: &mut HeaderMap) {

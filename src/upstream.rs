@@ -28,9 +28,12 @@ pub struct Upstream {
     pub retry: RetryPolicy,
     /// Fails fast while the upstream is down.
     pub breaker: CircuitBreaker,
-    /// A client of its own, when the upstream has TLS settings (`tls:`); otherwise calls use
-    /// the shared client.
+    /// A client of its own, when the upstream has TLS settings (`tls:`) or a proxy; otherwise
+    /// calls use the shared client.
     pub client: Option<reqwest::Client>,
+    /// For an upstream reached through a proxy (which resolves its host, not the gateway):
+    /// the link-local check of the target host, made before each call.
+    pub target_check: Option<crate::forward::dns::TargetCheck>,
     /// Credentials obtained per call (`auth:`), if any.
     pub auth: Option<crate::credentials::UpstreamAuth>,
 }
@@ -56,6 +59,16 @@ impl Upstream {
         url.set_query((!query.is_empty()).then_some(query));
         self.check_inside(&url)?;
         Ok(url)
+    }
+
+    /// Checks a URL the upstream itself gave (a job's status, cancel or result URL): the same
+    /// origin (scheme, host, port) as the base URL, a path below the base path, no user info
+    /// and no fragment: the containment rule of rendered requests.
+    pub fn contain(&self, url: &Url) -> Result<(), String> {
+        if url.origin() != self.base_url.origin() {
+            return Err(format!("the URL would leave upstream '{}'", self.name));
+        }
+        self.check_inside(url)
     }
 
     /// A path below the base path, no user info, no fragment.

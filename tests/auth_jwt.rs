@@ -9,20 +9,20 @@ mod common;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use common::jwt::{ISSUER, hs256, now, rs256, with};
 use common::{GatewayUnderTest, Upstream, client, start_gateway, start_upstream};
 use jsonwebtoken::jwk::{Jwk, JwkSet};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::{Value, json};
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 const PRIVATE_PEM: &[u8] = include_bytes!("data/jwt_rs256_private.pem");
 const PUBLIC_PEM: &[u8] = include_bytes!("data/jwt_rs256_public.pem");
 const OTHER_PRIVATE_PEM: &[u8] = include_bytes!("data/jwt_rs256_other_private.pem");
 
-const ISSUER: &str = "https://auth.example.com/";
 const PUBLIC_URL: &str = "https://mcp.example.com";
 const METADATA_URL: &str = "https://mcp.example.com/.well-known/oauth-protected-resource/mcp";
 
@@ -95,13 +95,6 @@ async fn start_jwks(keys: &[(&[u8], &str)]) -> Jwks {
 // ---------------------------------------------------------------------------------------------
 // Tokens.
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
 /// Claims that the RS256 gateway accepts.
 fn good_claims() -> Value {
     json!({
@@ -116,36 +109,8 @@ fn good_claims() -> Value {
     })
 }
 
-fn with(mut claims: Value, changes: Value) -> Value {
-    for (name, value) in changes.as_object().unwrap() {
-        if value.is_null() {
-            claims.as_object_mut().unwrap().remove(name);
-        } else {
-            claims[name] = value.clone();
-        }
-    }
-    claims
-}
-
-fn rs256(private_pem: &[u8], kid: Option<&str>, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(
-        &header,
-        claims,
-        &EncodingKey::from_rsa_pem(private_pem).unwrap(),
-    )
-    .unwrap()
-}
-
 fn token(claims: &Value) -> String {
     rs256(PRIVATE_PEM, Some("k1"), claims)
-}
-
-fn hs256(secret: &[u8], kid: Option<&str>, claims: &Value) -> String {
-    let mut header = Header::new(Algorithm::HS256);
-    header.kid = kid.map(str::to_owned);
-    jsonwebtoken::encode(&header, claims, &EncodingKey::from_secret(secret)).unwrap()
 }
 
 fn b64(value: &Value) -> String {
@@ -549,7 +514,7 @@ async fn a_rotated_key_is_picked_up_after_the_refresh_interval() {
 
 #[tokio::test]
 async fn an_hs256_secret_accepts_good_tokens_and_refuses_tampered_ones() {
-    const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
+    const SECRET: &str = common::jwt::HS256_SECRET;
     let upstream = start_upstream().await;
     let yaml = r#"
 auth:

@@ -129,7 +129,7 @@ tool:
         yaml,
         &[(
             "tool:",
-            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, auth, rate_limits, admin, telemetry",
+            "unknown field `tool`, expected one of server, include, upstreams, tools, resources, resource_templates, prompts, auth, rate_limits, admin, telemetry",
         )],
     );
 }
@@ -1035,5 +1035,27 @@ rate_limits:
     assert!(
         !run.stdout.contains("1 MiB"),
         "a value from the environment was quoted"
+    );
+}
+
+#[test]
+fn a_completion_for_an_undeclared_tool_argument_is_reported() {
+    let yaml = r#"
+upstreams:
+  api: { base_url: "http://127.0.0.1:9" }
+tools:
+  - name: get_item
+    description: Get an item.
+    input_schema: { type: object, properties: { id: { type: string } } }
+    request: { upstream: api, path: /items }
+    complete:
+      item_id: { request: { upstream: api, path: /ids } }
+"#;
+    assert_problems(
+        yaml,
+        &[(
+            "item_id:",
+            "complete: 'item_id' is not an argument of tool 'get_item' (a property of its input_schema)",
+        )],
     );
 }

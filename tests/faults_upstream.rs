@@ -633,10 +633,11 @@ async fn broken_json_is_an_upstream_error_and_odd_content_types_come_back_as_tex
         assert_eq!(status, 200, "{name}: {body}");
         assert_eq!(body["result"], json!(text), "{name}");
     }
-    // Bytes that are not UTF-8 at all are passed on as text, replacement characters included.
+    // Binary bytes are never shown as garbled text: they go out whole, as an embedded blob.
     let result = expect_ok(&gateway, "binary").await;
-    let text = result["content"][0]["text"].as_str().unwrap();
-    assert!(text.contains('\u{fffd}') && text.contains('{'), "{text:?}");
+    let resource = &result["content"][0]["resource"];
+    assert_eq!(resource["mimeType"], "application/octet-stream", "{result}");
+    assert_eq!(resource["blob"], "//4AgHvDKH0=", "{result}");
     expect_ok(&gateway, "ok").await;
 }
 

@@ -6,12 +6,10 @@
 
 mod common;
 
+use common::jwt::{HS256_SECRET, hs256_token};
 use common::{GatewayUnderTest, client, start_gateway, start_upstream};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
 const KEY: &str = "tg_allow_list_key_0123456789";
 
 const CONFIG: &str = r#"
@@ -42,26 +40,6 @@ tools:
     description: Charge a card.
     request: { upstream: api, method: POST, path: /charges }
 "#;
-
-fn token(claims: Value) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let mut all = json!({
-        "iss": "https://auth.example.com/", "aud": "toolgate-tests", "sub": "user-42",
-        "iat": now, "exp": now + 300,
-    });
-    for (name, value) in claims.as_object().unwrap() {
-        all[name] = value.clone();
-    }
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &all,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
-}
 
 async fn post(gateway: &GatewayUnderTest, path: &str, bearer: &str, body: Value) -> (u16, Value) {
     let response = client()
@@ -126,7 +104,11 @@ async fn start() -> GatewayUnderTest {
     let upstream = start_upstream().await;
     start_gateway(
         CONFIG,
-        &[("API", &upstream.url()), ("SECRET", SECRET), ("KEY", KEY)],
+        &[
+            ("API", &upstream.url()),
+            ("SECRET", HS256_SECRET),
+            ("KEY", KEY),
+        ],
     )
     .await
 }
@@ -134,7 +116,7 @@ async fn start() -> GatewayUnderTest {
 #[tokio::test]
 async fn jwt_callers_see_and_call_the_tools_of_the_rules_they_match() {
     let gateway = start().await;
-    let acme = token(json!({ "org": "acme", "sub": "a" }));
+    let acme = hs256_token(json!({ "org": "acme", "sub": "a" }));
     assert_eq!(visible(&gateway, &acme).await, ["crm_read"]);
     assert_eq!(call(&gateway, &acme, "crm_read").await, None);
     assert_eq!(
@@ -142,14 +124,15 @@ async fn jwt_callers_see_and_call_the_tools_of_the_rules_they_match() {
         Some("tool_not_found")
     );
 
-    let finance = token(json!({ "org": "other", "groups": ["staff", "finance"], "sub": "f" }));
+    let finance =
+        hs256_token(json!({ "org": "other", "groups": ["staff", "finance"], "sub": "f" }));
     assert_eq!(visible(&gateway, &finance).await, ["dw_query"]);
     assert_eq!(call(&gateway, &finance, "dw_query").await, None);
 
-    let both = token(json!({ "org": "acme", "groups": ["finance"], "sub": "b" }));
+    let both = hs256_token(json!({ "org": "acme", "groups": ["finance"], "sub": "b" }));
     assert_eq!(visible(&gateway, &both).await, ["crm_read", "dw_query"]);
 
-    let nobody = token(json!({ "org": "other", "groups": "finance-ish", "sub": "n" }));
+    let nobody = hs256_token(json!({ "org": "other", "groups": "finance-ish", "sub": "n" }));
     assert!(visible(&gateway, &nobody).await.is_empty());
     assert_eq!(
         call(&gateway, &nobody, "billing_charge").await.as_deref(),
@@ -182,7 +165,7 @@ async fn a_jwt_subject_equal_to_a_key_id_has_its_own_rate_limit_bucket() {
         "{reply}"
     );
     // A JWT whose sub is the key's id "user-42" still has its whole burst.
-    let jwt = token(json!({ "org": "acme" }));
+    let jwt = hs256_token(json!({ "org": "acme" }));
     for id in 4..6 {
         let (_, reply) = post(&gateway, "/mcp", &jwt, body(id)).await;
         assert_eq!(reply["result"]["isError"], json!(false), "{reply}");

@@ -384,7 +384,7 @@ async fn an_unknown_method_is_method_not_found() {
     let gateway = start_gateway(TOOLS, &[]).await;
     let reply = post(
         &gateway,
-        json!({ "jsonrpc": "2.0", "id": "m", "method": "prompts/list" }),
+        json!({ "jsonrpc": "2.0", "id": "m", "method": "resources/subscribe" }),
         &[],
     )
     .await;

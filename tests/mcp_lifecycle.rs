@@ -316,7 +316,11 @@ async fn server_discover_answers_for_the_stateless_revision_and_initialize_still
     );
     assert_eq!(
         result["capabilities"],
-        json!({ "tools": { "listChanged": true }, "resources": {}, "logging": {} })
+        json!({
+            "tools": { "listChanged": true }, "prompts": { "listChanged": true }, "completions": {},
+            "resources": {}, "logging": {},
+            "extensions": { "io.modelcontextprotocol/tasks": {} },
+        })
     );
     assert_eq!(result["resultType"], json!("complete"));
     assert_eq!(

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{GatewayUnderTest, Upstream, client, start_gateway, start_upstream};
+use common::{GatewayUnderTest, Upstream, client, serve_reloadable, start_gateway, start_upstream};
 use serde_json::{Value, json};
 
 const CONFIG: &str = r#"
@@ -419,7 +419,6 @@ async fn methods_this_revision_lacks_are_404_method_not_found() {
         "ping",
         "logging/setLevel",
         "resources/subscribe",
-        "prompts/list",
         "unknown/method",
     ] {
         let reply = post(&gateway, request(50, method, json!({}))).await;
@@ -512,23 +511,6 @@ async fn there_are_no_sessions_and_no_get_stream() {
     assert_eq!(reply.status, 202);
 }
 
-/// A gateway serving a config file, and what reloads it.
-async fn serve_reloadable(
-    path: &std::path::Path,
-) -> (GatewayUnderTest, toolgate::reload::Reloader) {
-    use std::sync::Arc;
-    let config = toolgate::config::load_file(path, &toolgate::config::process_env).unwrap();
-    let gateway = Arc::new(toolgate::gateway::Gateway::new(config).unwrap());
-    let reload = Arc::new(toolgate::reload::ReloadState::default());
-    let reloader =
-        toolgate::reload::Reloader::new(path.to_path_buf(), gateway.clone(), reload.clone());
-    let state = Arc::new(toolgate::http::AppState::new(gateway, reload));
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(toolgate::http::serve(state.clone(), listener, Some(1)).unwrap());
-    (GatewayUnderTest { url, state }, reloader)
-}
-
 #[tokio::test]
 async fn subscriptions_listen_acknowledges_then_streams_list_changes() {
     let upstream = start_upstream().await;
@@ -540,7 +522,7 @@ async fn subscriptions_listen_acknowledges_then_streams_list_changes() {
     let body = request(
         80,
         "subscriptions/listen",
-        json!({ "notifications": { "toolsListChanged": true, "promptsListChanged": true } }),
+        json!({ "notifications": { "toolsListChanged": true, "promptsListChanged": true, "resourcesListChanged": true } }),
     );
     let mut response = client()
         .post(gateway.mcp_url())
@@ -566,10 +548,10 @@ async fn subscriptions_listen_acknowledges_then_streams_list_changes() {
         data["method"],
         json!("notifications/subscriptions/acknowledged")
     );
-    // Only what the server can honour is acknowledged.
+    // Only what the server can honour is acknowledged (resource lists are static).
     assert_eq!(
         data["params"]["notifications"],
-        json!({ "toolsListChanged": true })
+        json!({ "toolsListChanged": true, "promptsListChanged": true })
     );
     assert_eq!(
         data["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],

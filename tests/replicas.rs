@@ -5,12 +5,9 @@
 
 mod common;
 
+use common::round_robin::RoundRobin;
 use common::{Upstream, start_gateway, start_upstream};
 use serde_json::{Value, json};
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 const CONFIG: &str = r#"
 server: { session_secret: shared-by-both-replicas }
@@ -34,52 +31,6 @@ resource_templates:
     request: { upstream: api, path: "/items/{{args.id}}" }
 "#;
 
-/// A TCP proxy on 127.0.0.1 that sends each new connection to the next backend in turn and
-/// records which backend each connection went to.
-struct RoundRobin {
-    addr: SocketAddr,
-    log: Arc<Mutex<Vec<usize>>>,
-}
-
-impl RoundRobin {
-    async fn start(backends: Vec<String>) -> Self {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let log: Arc<Mutex<Vec<usize>>> = Arc::default();
-        let next = Arc::new(AtomicUsize::new(0));
-        let record = log.clone();
-        tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                let index = next.fetch_add(1, Ordering::Relaxed) % backends.len();
-                record.lock().unwrap().push(index);
-                let backend = backends[index].clone();
-                tokio::spawn(async move {
-                    let mut outbound = tokio::net::TcpStream::connect(backend).await.unwrap();
-                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                });
-            }
-        });
-        Self { addr, log }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}/mcp", self.addr)
-    }
-
-    fn backends_used(&self) -> Vec<usize> {
-        self.log.lock().unwrap().clone()
-    }
-}
-
-/// A client that opens a new connection for every request (so the proxy alternates).
-fn fresh_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .build()
-        .unwrap()
-}
-
 struct Replicas {
     _upstream: Upstream,
     proxy: RoundRobin,
@@ -102,7 +53,7 @@ async fn setup() -> Replicas {
 }
 
 async fn post(url: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Option<String>, Value) {
-    let mut request = fresh_client()
+    let mut request = common::round_robin::fresh_client()
         .post(url)
         .header("Accept", "application/json, text/event-stream")
         .json(body);

@@ -7,12 +7,10 @@
 
 mod common;
 
+use common::jwt::{HS256_SECRET, hs256_token};
 use common::{GatewayUnderTest, client, start_gateway, start_upstream};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
 const KEY: &str = "tg_scopes_test_key_0123456789";
 
 const CONFIG: &str = r#"
@@ -34,26 +32,6 @@ tools:
     required_scopes: [ crm.write, crm.read ]
     request: { upstream: api, method: POST, path: /write }
 "#;
-
-fn token(claims: Value) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let mut all = json!({
-        "iss": "https://auth.example.com/", "aud": "toolgate-tests", "sub": "user-42",
-        "iat": now, "exp": now + 300,
-    });
-    for (name, value) in claims.as_object().unwrap() {
-        all[name] = value.clone();
-    }
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &all,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
-}
 
 struct Answer {
     status: u16,
@@ -150,7 +128,11 @@ async fn start() -> GatewayUnderTest {
     let upstream = start_upstream().await;
     start_gateway(
         CONFIG,
-        &[("API", &upstream.url()), ("SECRET", SECRET), ("KEY", KEY)],
+        &[
+            ("API", &upstream.url()),
+            ("SECRET", HS256_SECRET),
+            ("KEY", KEY),
+        ],
     )
     .await
 }
@@ -169,7 +151,7 @@ fn assert_insufficient_scope(answer: &Answer) {
 #[tokio::test]
 async fn a_token_without_the_scopes_is_refused_on_mcp_in_both_eras() {
     let gateway = start().await;
-    let reader = token(json!({ "scope": "crm.read" }));
+    let reader = hs256_token(json!({ "scope": "crm.read" }));
 
     let list = rpc(&gateway, &reader, "tools/list", json!({})).await;
     assert_eq!(names(&list.body["result"]["tools"]), ["crm_read"]);
@@ -202,8 +184,8 @@ async fn a_token_without_the_scopes_is_refused_on_mcp_in_both_eras() {
 async fn a_token_with_the_scopes_sees_and_calls_the_tool() {
     let gateway = start().await;
     for writer in [
-        token(json!({ "scope": "crm.read crm.write" })),
-        token(json!({ "scope": ["crm.write", "crm.read"] })),
+        hs256_token(json!({ "scope": "crm.read crm.write" })),
+        hs256_token(json!({ "scope": ["crm.write", "crm.read"] })),
     ] {
         let list = rpc(&gateway, &writer, "tools/list", json!({})).await;
         assert_eq!(
@@ -240,7 +222,7 @@ async fn a_token_with_the_scopes_sees_and_calls_the_tool() {
 #[tokio::test]
 async fn the_legacy_protocol_hides_the_tool_and_answers_forbidden() {
     let gateway = start().await;
-    let reader = token(json!({ "scope": "crm.read" }));
+    let reader = hs256_token(json!({ "scope": "crm.read" }));
     let list = legacy(
         &gateway,
         &reader,
@@ -259,7 +241,7 @@ async fn the_legacy_protocol_hides_the_tool_and_answers_forbidden() {
         json!("insufficient_scope")
     );
 
-    let writer = token(json!({ "scope": "crm.read crm.write" }));
+    let writer = hs256_token(json!({ "scope": "crm.read crm.write" }));
     let answer = legacy(&gateway, &writer, call).await;
     assert_eq!(answer.status, 200, "{}", answer.body);
 }

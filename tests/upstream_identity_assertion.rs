@@ -6,13 +6,12 @@
 
 mod common;
 
+use common::jwt::{HS256_SECRET, hs256_token};
 use common::{client, start_gateway, start_upstream};
 use jsonwebtoken::jwk::JwkSet;
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
 const RSA_PEM: &str = include_str!("data/jwt_rs256_private.pem");
 
 const CONFIG: &str = r#"
@@ -49,20 +48,7 @@ tools:
 "#;
 
 fn caller_token() -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({
-        "iss": "https://auth.example.com/", "aud": "toolgate-tests", "sub": "user-42",
-        "org": "acme", "scope": "crm.read ledger.read", "iat": now, "exp": now + 300,
-    });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    hs256_token(json!({ "org": "acme", "scope": "crm.read ledger.read" }))
 }
 
 /// Verifies `assertion` with the gateway's JWKS; returns its header's kid and its claims.
@@ -91,7 +77,7 @@ async fn assertions_verify_against_the_gateways_jwks() {
         CONFIG,
         &[
             ("API", &upstream.url()),
-            ("SECRET", SECRET),
+            ("SECRET", HS256_SECRET),
             ("EC_KEY", ec_key.to_str().unwrap()),
             ("RSA_KEY", rsa_key.to_str().unwrap()),
         ],

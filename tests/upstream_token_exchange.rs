@@ -1,19 +1,20 @@
 //! `upstreams.<name>.auth.token_exchange` (RFC 8693) over real sockets: a test IdP on
 //! 127.0.0.1 that verifies the `subject_token` is the caller's JWT and issues an upstream
 //! token for it. The upstream receives that token and never the caller's own; results are
-//! cached per caller token; an API-key caller gets `unauthorized`; an IdP refusing the
+//! cached per caller token, with one exchange in flight for many concurrent calls with the
+//! same caller token (single-flight); an API-key caller gets `unauthorized`; an IdP refusing the
 //! exchange is an `upstream_error` naming the token endpoint.
 
 mod common;
 
 use common::GatewayUnderTest;
+use common::jwt::{HS256_SECRET, hs256_token};
 use common::oauth::{Handler, TokenServer, start_guarded_upstream, start_token_server};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{Value, json};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-const SECRET: &str = "an-hs256-secret-of-at-least-32-bytes!!";
 const KEY: &str = "tg_exchange_test_key_0123456789";
 
 const CONFIG: &str = r#"
@@ -42,20 +43,7 @@ tools:
 "#;
 
 fn token(sub: &str) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let claims = json!({
-        "iss": "https://auth.example.com/", "aud": "toolgate-tests", "sub": sub,
-        "iat": now, "exp": now + 300,
-    });
-    jsonwebtoken::encode(
-        &Header::new(Algorithm::HS256),
-        &claims,
-        &EncodingKey::from_secret(SECRET.as_bytes()),
-    )
-    .unwrap()
+    hs256_token(json!({ "sub": sub }))
 }
 
 /// The IdP: exchanges a valid caller JWT for `upstream-for-<sub>`, refuses anything else.
@@ -75,7 +63,7 @@ fn idp() -> Handler {
         let subject = form.get("subject_token").and_then(|t| {
             jsonwebtoken::decode::<Value>(
                 t,
-                &DecodingKey::from_secret(SECRET.as_bytes()),
+                &DecodingKey::from_secret(HS256_SECRET.as_bytes()),
                 &validation,
             )
             .ok()
@@ -117,7 +105,7 @@ async fn start(idp: &TokenServer, api: &str) -> GatewayUnderTest {
         &[
             ("API", api),
             ("TOKEN_URL", &idp.url),
-            ("SECRET", SECRET),
+            ("SECRET", HS256_SECRET),
             ("KEY", KEY),
         ],
     )
@@ -203,4 +191,40 @@ async fn an_idp_refusing_the_exchange_is_an_upstream_error_naming_it() {
     assert_eq!(error["details"]["oauth_error"], json!("invalid_grant"));
     assert!(!reply.to_string().contains("exchange-client-secret"));
     assert!(upstream.requests().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_calls_with_one_caller_token_share_one_exchange() {
+    let idp_server = start_token_server(idp()).await;
+    // A slow IdP: every call arrives while the one exchange is in flight.
+    idp_server.delay(Duration::from_millis(300));
+    let upstream = start_guarded_upstream(Arc::new(|auth| {
+        auth.is_some_and(|a| a.starts_with("Bearer upstream-for-"))
+    }))
+    .await;
+    let gateway = start(&idp_server, &upstream.url).await;
+
+    let ada = token("ada");
+    let replies = common::concurrent_mcp_calls_as(&gateway, "crm_whoami", 20, Some(&ada)).await;
+    for reply in &replies {
+        assert_eq!(reply["result"]["isError"], json!(false), "{reply}");
+        assert_eq!(
+            reply["result"]["structuredContent"]["authorization"],
+            json!("Bearer upstream-for-ada")
+        );
+    }
+    assert_eq!(idp_server.hits(), 1, "one exchange for 20 concurrent calls");
+    let metrics = common::client()
+        .get(format!("{}/metrics", gateway.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"toolgate_upstream_token_fetches_total{upstream="crm",outcome="ok"} 1"#),
+        "{metrics}"
+    );
+    assert_eq!(upstream.requests().len(), 20);
 }

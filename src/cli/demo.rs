@@ -7,7 +7,7 @@ use std::sync::Arc;
 use toolgate::config::{self, RuntimeConfig};
 use toolgate::gateway::Gateway;
 use toolgate::http::{self, AppState};
-use toolgate_demo::{CrmOptions, WarehouseOptions, WorkflowOptions};
+use toolgate_demo::{CrmOptions, OAuthClient, WarehouseOptions, WorkflowOptions};
 
 /// The example configs, bundled so that the demo needs nothing but the binary.
 const EXAMPLES: [(&str, &str); 3] = [
@@ -24,8 +24,11 @@ const EXAMPLES: [(&str, &str); 3] = [
         include_str!("../../examples/workflow/gateway.yaml"),
     ),
 ];
-/// The tokens the demo upstreams expect and the example configs send (`${CRM_TOKEN}`, …).
-const DEMO_CRM_TOKEN: &str = "demo-crm-token";
+/// The OAuth client the demo CRM issues tokens to and the CRM example authenticates as
+/// (`${CRM_CLIENT_ID}`, `${CRM_CLIENT_SECRET}`).
+const DEMO_CRM_CLIENT_ID: &str = "toolgate";
+const DEMO_CRM_CLIENT_SECRET: &str = "demo-crm-secret";
+/// The tokens the other demo upstreams expect and the example configs send (`${DW_TOKEN}`, …).
 const DEMO_DW_TOKEN: &str = "demo-dw-token";
 const DEMO_WORKFLOW_TOKEN: &str = "demo-workflow-token";
 
@@ -43,8 +46,14 @@ pub fn run(listen: &str) -> anyhow::Result<ExitCode> {
         TcpListener::bind(listen).map_err(|e| anyhow::anyhow!("cannot listen on {listen}: {e}"))?;
     let gateway_addr = listener.local_addr()?;
     actix_web::rt::System::new().block_on(async move {
+        // The CRM accepts only tokens from its own token endpoint: the gateway gets them with
+        // the client credentials grant (examples/crm: `auth.oauth2_client_credentials`).
         let crm = CrmOptions {
-            token: Some(DEMO_CRM_TOKEN.into()),
+            token: None,
+            oauth_client: Some(OAuthClient {
+                client_id: DEMO_CRM_CLIENT_ID.into(),
+                client_secret: DEMO_CRM_CLIENT_SECRET.into(),
+            }),
         };
         let dw = WarehouseOptions {
             token: Some(DEMO_DW_TOKEN.into()),
@@ -64,7 +73,9 @@ pub fn run(listen: &str) -> anyhow::Result<ExitCode> {
         );
         let env = |name: &str| match name {
             "CRM_BASE_URL" => Some(crm_url.clone()),
-            "CRM_TOKEN" => Some(DEMO_CRM_TOKEN.to_owned()),
+            "CRM_TOKEN_URL" => Some(format!("{crm_url}/oauth2/token")),
+            "CRM_CLIENT_ID" => Some(DEMO_CRM_CLIENT_ID.to_owned()),
+            "CRM_CLIENT_SECRET" => Some(DEMO_CRM_CLIENT_SECRET.to_owned()),
             "DW_BASE_URL" => Some(dw_url.clone()),
             "DW_TOKEN" => Some(DEMO_DW_TOKEN.to_owned()),
             "WORKFLOW_BASE_URL" => Some(wf_url.clone()),

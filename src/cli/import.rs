@@ -1,4 +1,4 @@
-//! `toolgate import openapi SPEC`: tool YAML from an OpenAPI 3.0/3.1 document.
+//! `toolgate import openapi SPEC`: tool YAML from an OpenAPI 3.0/3.1 or Swagger 2.0 document.
 
 use anyhow::Context;
 use std::path::PathBuf;
@@ -8,7 +8,7 @@ use toolgate::import::{self, OpenApiOptions};
 /// What to import from.
 #[derive(clap::Subcommand)]
 pub enum ImportSource {
-    /// Write an upstream and one tool per operation of an OpenAPI 3.0/3.1 document (YAML or
+    /// Write an upstream and one tool per operation of an OpenAPI 3.0/3.1 or Swagger 2.0 document (YAML or
     /// JSON). The output is a valid config file on its own; review it, then include it.
     Openapi {
         /// The OpenAPI document (a local file).

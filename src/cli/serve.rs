@@ -32,6 +32,7 @@ pub fn run(
         tracing::warn!("{warning}");
     }
     let gateway = Arc::new(Gateway::new(config)?);
+    crate::release_free_memory();
     let state = Arc::new(ReloadState::default());
     let reloader = Arc::new(Reloader::new(
         path.to_path_buf(),

@@ -120,6 +120,8 @@ pub struct RuntimeConfig {
     pub resources: Vec<Arc<Resource>>,
     /// Resource templates in listing order.
     pub resource_templates: Vec<Arc<ResourceTemplate>>,
+    /// Prompts in listing order.
+    pub prompts: Vec<Arc<crate::prompt::Prompt>>,
     /// Whether a file says `tools: []`: then a reload to zero tools is meant.
     pub no_tools_on_purpose: bool,
     /// A short hash of every source file's content.
@@ -134,6 +136,11 @@ pub struct RuntimeConfig {
 }
 
 impl RuntimeConfig {
+    /// The prompt named `name`, if any.
+    pub fn prompt(&self, name: &str) -> Option<&Arc<crate::prompt::Prompt>> {
+        self.prompts.iter().find(|p| p.name == name)
+    }
+
     /// The tool named `name`, if any.
     pub fn tool(&self, name: &str) -> Option<&Arc<Tool>> {
         self.tool_index.get(name).map(|&i| &self.tools[i])

@@ -93,6 +93,11 @@ pub struct ConfigFile {
     #[serde(default)]
     #[schemars(with = "Vec<ResourceTemplateSection>")]
     pub resource_templates: Vec<Spanned<ResourceTemplateSection>>,
+    /// Reusable message templates for MCP clients (`prompts/list`, `prompts/get`), in
+    /// listing order; may also be declared in included files.
+    #[serde(default)]
+    #[schemars(with = "Vec<PromptSection>")]
+    pub prompts: Vec<Spanned<PromptSection>>,
     /// Caller authentication; omit it (or set `mode: none`) for an open gateway.
     #[schemars(with = "Option<AuthSection>")]
     pub auth: Option<Spanned<AuthSection>>,
@@ -254,6 +259,21 @@ pub struct UpstreamSection {
     /// TLS). Calls to it then use a client of their own.
     #[schemars(with = "Option<UpstreamTlsSection>")]
     pub tls: Option<Spanned<UpstreamTlsSection>>,
+    /// Egress proxy for this upstream's calls and its token endpoint: an `http://` or
+    /// `https://` URL such as `http://proxy.internal:3128` (user info, e.g. from `${VAR}`, is
+    /// sent as `Proxy-Authorization: Basic`), or `from_env` to use `HTTPS_PROXY`,
+    /// `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`. Without it calls go direct: the proxy
+    /// variables of the environment are never used otherwise. The rendered request still
+    /// stays inside `base_url`, and the target host is refused when it resolves to a
+    /// link-local address (unless `server.allow_link_local_upstreams`).
+    #[schemars(with = "Option<String>")]
+    pub proxy: Option<Text>,
+    /// Hosts reached directly despite `proxy` (for the token endpoint, say): host names,
+    /// `.domain` or `*.domain` (the domain and its subdomains), IP addresses, CIDR ranges
+    /// (`10.0.0.0/8`), or `*` for every host.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub no_proxy: Vec<Text>,
     /// How the gateway authenticates to this upstream, besides static `headers`: exactly one
     /// of `oauth2_client_credentials`, `token_exchange` or `identity_assertion`.
     #[schemars(with = "Option<UpstreamAuthSection>")]
@@ -381,6 +401,16 @@ pub struct ToolSection {
     /// How to shape the upstream answer.
     #[serde(default)]
     pub response: ResponseSection,
+    /// A long-running upstream job: the first answer (typically `202 Accepted` with a
+    /// `Location`) only starts it; the gateway polls until it is done and answers with the
+    /// final result, as one tool call (or as an MCP task where the client asks for one).
+    #[schemars(with = "Option<OperationSection>")]
+    pub operation: Option<Spanned<OperationSection>>,
+    /// Suggestions for `completion/complete` from an upstream call, by argument (a property
+    /// of `input_schema`), e.g. `{ customer_id: { request: …, pick: /ids } }`; other
+    /// arguments are completed from their schema's `enum`.
+    #[schemars(with = "Option<BTreeMap<String, CompleteSection>>")]
+    pub complete: Option<Spanned<IndexMap<String, CompleteSection>>>,
     /// Examples checked by `toolgate test` without sending anything.
     #[serde(default)]
     #[schemars(with = "Vec<ToolTestSection>")]
@@ -420,18 +450,219 @@ pub struct RequestSection {
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResponseSection {
-    /// JSON Pointer into the upstream body, e.g. `/note`; default the whole body.
+    /// JSON Pointer into the upstream body, e.g. `/note`; default the whole body. Needs a
+    /// JSON answer (a binary one fails the call).
     #[schemars(with = "Option<String>")]
     pub pick: Option<Text>,
     /// Relay the answer as it arrives (NDJSON, progress notifications).
     #[serde(default)]
     pub stream: bool,
-    /// Longer results are cut, with an explicit truncation marker.
+    /// Longer results are cut, with an explicit truncation marker. A binary answer (image,
+    /// audio, other non-text types) is never cut: one larger than this, counted before base64
+    /// encoding, is an `upstream_error`.
     #[schemars(with = "Option<WholeOrVar>")]
     pub max_bytes: Option<Number>,
     /// JSON Schema of the result; advertised to clients and checked.
     #[schemars(with = "Option<Value>")]
     pub output_schema: Option<Spanned<Value>>,
+}
+
+/// `operation:`: how a long-running upstream job is followed to its end.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OperationSection {
+    /// How the job's status is polled.
+    #[serde(default)]
+    pub poll: PollSection,
+    /// When the job is over: the status answer has one of `equals` at `pointer`.
+    #[schemars(with = "ConditionSection")]
+    pub done_when: Spanned<ConditionSection>,
+    /// When a finished job failed: the call then ends as an `upstream_error` carrying an
+    /// excerpt of the upstream's status answer. Checked before `done_when`.
+    #[schemars(with = "Option<ConditionSection>")]
+    pub failed_when: Option<Spanned<ConditionSection>>,
+    /// When a finished job was cancelled upstream (an `upstream_error` too, and an MCP task
+    /// in status `cancelled`). Checked before `done_when`.
+    #[schemars(with = "Option<ConditionSection>")]
+    pub cancelled_when: Option<Spanned<ConditionSection>>,
+    /// Where the job's progress is, as a number from 0 to 100 (MCP `notifications/progress`
+    /// with `total: 100`, legacy NDJSON progress lines).
+    #[schemars(with = "Option<ProgressSection>")]
+    pub progress: Option<Spanned<ProgressSection>>,
+    /// Where the result is: `body./result` (a JSON Pointer into the last status answer), or
+    /// `{ url_from: body./result_url }` for a follow-up GET; default the whole last status
+    /// answer. The tool's `response:` (pick, output_schema, max_bytes) then applies.
+    #[schemars(with = "Option<ResultFromSection>")]
+    pub result_from: Option<Spanned<ResultFromSection>>,
+    /// The request sent upstream when the client cancels the call (or it times out), e.g.
+    /// `{ method: DELETE, url_from: header.Location }`; its URL comes from the first answer.
+    #[schemars(with = "Option<CancelSection>")]
+    pub cancel: Option<Spanned<CancelSection>>,
+}
+
+/// `operation.poll:`.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PollSection {
+    /// Where the status URL comes from, in the first answer: `header.Location` (default),
+    /// `body./job/status_url` (a JSON Pointer), or a path template below the upstream's
+    /// `base_url` such as `/jobs/{{answer.id}}` (`answer.*` is the first answer's body;
+    /// `args.*` and `caller.*` work too). It must stay inside the upstream.
+    #[schemars(with = "Option<String>")]
+    pub url_from: Option<Text>,
+    /// HTTP method of the status request (default GET).
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Text>,
+    /// Wait before the first poll and between polls (default 1s); a `Retry-After` from the
+    /// upstream takes its place when present. The wait grows by half after each poll.
+    #[schemars(with = "Option<String>")]
+    pub interval: Option<Text>,
+    /// The longest wait between two polls (default 10s), `Retry-After` included.
+    #[schemars(with = "Option<String>")]
+    pub max_interval: Option<Text>,
+    /// How long the job may take in all (default 10m); past it the call ends with
+    /// `upstream_timeout` (and the cancel request is sent).
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Text>,
+}
+
+/// A test on a status answer: the value at `pointer` is one of `equals`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConditionSection {
+    /// JSON Pointer into the status answer, e.g. `/state`.
+    #[schemars(with = "String")]
+    pub pointer: Text,
+    /// The values that satisfy the test (compared as text: `200` matches `"200"`).
+    pub equals: Vec<Value>,
+}
+
+/// `operation.progress:`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProgressSection {
+    /// JSON Pointer to a number from 0 to 100 in the status answer, e.g. `/percent`.
+    #[schemars(with = "String")]
+    pub pointer: Text,
+}
+
+/// `operation.result_from:`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(untagged)]
+pub enum ResultFromSection {
+    /// `body./pointer`: the result is this part of the last status answer.
+    Body(String),
+    /// A follow-up request for the result.
+    Fetch(ResultFetchSection),
+}
+
+/// `operation.result_from: { url_from: ... }`: the result is fetched with a follow-up request.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResultFetchSection {
+    /// Where its URL comes from, in the last status answer: `header.Location`,
+    /// `body./result_url`, or a path template with `{{answer.*}}` (the first answer).
+    pub url_from: String,
+    /// HTTP method (default GET).
+    pub method: Option<String>,
+}
+
+/// `operation.cancel:`.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelSection {
+    /// HTTP method (default DELETE).
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Text>,
+    /// Where its URL comes from, in the first answer (the same forms as `poll.url_from`;
+    /// default `header.Location`).
+    #[schemars(with = "Option<String>")]
+    pub url_from: Option<Text>,
+}
+
+/// One entry of `prompts:`: a message template a client lists (`prompts/list`) and fills with
+/// arguments (`prompts/get`). Nothing is sent upstream.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSection {
+    /// Unique name, 1–128 characters of `A-Za-z0-9_-.`. The allow-lists that hide tools from
+    /// a caller (an API key's `tools:`, `auth.jwt.tools_by_claim`) hide prompts of the same
+    /// name pattern too.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// Short human-readable title.
+    #[schemars(with = "Option<String>")]
+    pub title: Option<Text>,
+    /// What the prompt is for.
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Text>,
+    /// The arguments the messages use, as `{{args.NAME}}`; each value is a string.
+    #[serde(default)]
+    pub arguments: Vec<PromptArgumentSection>,
+    /// The messages, in order. Their text uses the placeholder rules of request templates:
+    /// plain `{{args.NAME}}` (a declared argument; an absent optional one is empty) and
+    /// `{{caller.*}}`, no blocks, helpers or partials.
+    pub messages: Vec<PromptMessageSection>,
+}
+
+/// One argument of a prompt.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptArgumentSection {
+    /// The argument's name (`A-Za-z0-9_`), used as `{{args.NAME}}`.
+    #[schemars(with = "String")]
+    pub name: Text,
+    /// What to pass.
+    #[schemars(with = "Option<String>")]
+    pub description: Option<Text>,
+    /// `prompts/get` without it is refused (-32602).
+    #[serde(default)]
+    pub required: bool,
+    /// The values it may take: `prompts/get` refuses others, and `completion/complete`
+    /// offers them (those starting with what the user typed).
+    #[serde(default, rename = "enum")]
+    #[schemars(with = "Vec<String>")]
+    pub values: Vec<Text>,
+    /// Suggestions for `completion/complete` from an upstream call instead of `enum`.
+    #[schemars(with = "Option<CompleteSection>")]
+    pub complete: Option<CompleteSection>,
+}
+
+/// `complete:` of a prompt argument (or of a tool's argument): the upstream call whose JSON
+/// answer lists suggestions.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompleteSection {
+    /// The call, as a tool's `request:`; `{{args.value}}` is what the user typed so far.
+    #[schemars(with = "RequestSection")]
+    pub request: Spanned<RequestSection>,
+    /// JSON Pointer to the array of suggestions in the answer (strings or other values,
+    /// shown as text); default the whole answer.
+    #[schemars(with = "Option<String>")]
+    pub pick: Option<Text>,
+}
+
+/// One message of a prompt.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PromptMessageSection {
+    /// Who speaks: `user` (default) or `assistant`.
+    #[serde(default)]
+    pub role: PromptRole,
+    /// The message text, a template.
+    #[schemars(with = "String")]
+    pub text: Text,
+}
+
+/// The speaker of a prompt message.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum PromptRole {
+    /// The user.
+    #[default]
+    User,
+    /// The assistant.
+    Assistant,
 }
 
 /// One `tests:` entry of a tool.

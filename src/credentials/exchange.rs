@@ -1,44 +1,26 @@
 //! OAuth 2.0 token exchange (RFC 8693) for one upstream: the JWT the caller authenticated
 //! with is the `subject_token`, traded for a token issued for the upstream's audience. The
 //! results are cached per (SHA-256 of the caller's token, audience) until 80 % of their
-//! lifetime. Only JWT callers can be exchanged; the caller's token itself is never sent to the
-//! upstream.
+//! lifetime, with one exchange in flight per caller token ([`Grant`]). Only JWT callers can
+//! be exchanged; the caller's token itself is never sent to the upstream.
 
-use super::client_credentials::Token;
+use super::grant::{CacheKey, Fields, Grant, Token, scope_and_audience};
 use super::token_endpoint::TokenEndpoint;
 use crate::caller::Caller;
 use crate::error::{CallError, ErrorCode};
 use crate::metrics::Metrics;
-use reqwest::header::HeaderValue;
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::sync::Arc;
 
-/// Most exchanged tokens kept; past it, expired ones are dropped, then all.
-const MAX_CACHED: usize = 10_000;
 const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 const ACCESS_TOKEN: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// `auth.token_exchange` of one upstream, with its cache.
+#[derive(Debug)]
 pub struct TokenExchange {
-    upstream: String,
-    endpoint: TokenEndpoint,
-    scope: Option<String>,
+    grant: Grant,
     audience: Option<String>,
-    cache: Mutex<HashMap<[u8; 32], Token>>,
-    serials: AtomicU64,
-}
-
-impl std::fmt::Debug for TokenExchange {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenExchange")
-            .field("upstream", &self.upstream)
-            .field("endpoint", &self.endpoint)
-            .finish()
-    }
 }
 
 impl TokenExchange {
@@ -49,19 +31,21 @@ impl TokenExchange {
         scopes: &[String],
         audience: Option<String>,
     ) -> Self {
+        let mut fields: Fields = vec![
+            ("grant_type", TOKEN_EXCHANGE.to_owned()),
+            ("subject_token_type", ACCESS_TOKEN.to_owned()),
+            ("requested_token_type", ACCESS_TOKEN.to_owned()),
+        ];
+        fields.extend(scope_and_audience(scopes, audience.as_deref()));
         Self {
-            upstream,
-            endpoint,
-            scope: (!scopes.is_empty()).then(|| scopes.join(" ")),
+            grant: Grant::new(upstream, endpoint, fields),
             audience,
-            cache: Mutex::default(),
-            serials: AtomicU64::new(0),
         }
     }
 
-    /// The token endpoint (for descriptions; never the secret).
-    pub fn endpoint(&self) -> &TokenEndpoint {
-        &self.endpoint
+    /// The grant and its cache.
+    pub fn grant(&self) -> &Grant {
+        &self.grant
     }
 
     /// The upstream token for `caller` (cached or exchanged now) and its cache key.
@@ -69,72 +53,30 @@ impl TokenExchange {
         &self,
         caller: &Caller,
         client: &reqwest::Client,
-        metrics: &Metrics,
-    ) -> Result<([u8; 32], HeaderValue), CallError> {
+        metrics: &Arc<Metrics>,
+    ) -> Result<(CacheKey, Token), CallError> {
+        let upstream = self.grant.upstream();
         let subject = caller.token.as_ref().ok_or_else(|| {
             CallError::new(
                 ErrorCode::Unauthorized,
                 format!(
-                    "upstream '{}' needs the caller's OAuth token (token exchange): call with a JWT, not an API key",
-                    self.upstream
+                    "upstream '{upstream}' needs the caller's OAuth token (token exchange): call with a JWT, not an API key"
                 ),
             )
-            .with_details(json!({ "upstream": self.upstream, "needs": "jwt" }))
+            .with_details(json!({ "upstream": upstream, "needs": "jwt" }))
         })?;
         let key = self.key(subject.expose());
-        let now = Instant::now();
-        if let Some(token) = self.cached(&key).filter(|t| !t.due(now)) {
-            return Ok((key, token.header));
-        }
-        let mut form = vec![
-            ("grant_type", TOKEN_EXCHANGE),
-            ("subject_token", subject.expose()),
-            ("subject_token_type", ACCESS_TOKEN),
-            ("requested_token_type", ACCESS_TOKEN),
-        ];
-        if let Some(audience) = &self.audience {
-            form.push(("audience", audience));
-            form.push(("resource", audience));
-        }
-        if let Some(scope) = &self.scope {
-            form.push(("scope", scope));
-        }
-        let issued = self
-            .endpoint
-            .request(client, metrics, &self.upstream, &form)
+        let subject_token = vec![("subject_token", subject.expose().to_owned())];
+        let token = self
+            .grant
+            .token(key, subject_token, client, metrics)
             .await?;
-        let token = Token::issued(issued, self.serials.fetch_add(1, Ordering::Relaxed));
-        let header = token.header.clone();
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= MAX_CACHED {
-            cache.retain(|_, t| !t.due(now));
-            if cache.len() >= MAX_CACHED {
-                cache.clear();
-            }
-        }
-        cache.insert(key, token);
-        Ok((key, header))
-    }
-
-    /// Drops the token the upstream refused (401).
-    pub fn refused(&self, key: &[u8; 32]) {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(key);
-    }
-
-    fn cached(&self, key: &[u8; 32]) -> Option<Token> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(key)
-            .cloned()
+        Ok((key, token))
     }
 
     /// SHA-256 of the caller's token and the audience: the cache key (the token itself is not
-    /// kept).
-    fn key(&self, subject: &str) -> [u8; 32] {
+    /// kept once exchanged).
+    fn key(&self, subject: &str) -> CacheKey {
         let mut hasher = Sha256::new();
         hasher.update(subject.as_bytes());
         hasher.update([0]);

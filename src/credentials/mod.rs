@@ -7,13 +7,17 @@
 pub mod assertion;
 pub mod client_credentials;
 pub mod exchange;
+pub mod grant;
 pub mod token_endpoint;
 
 use crate::caller::Caller;
 use crate::error::CallError;
 use crate::metrics::Metrics;
+use crate::upstream::Upstream;
+use grant::CacheKey;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName};
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub use assertion::AssertionSigner;
@@ -34,10 +38,13 @@ pub enum UpstreamAuth {
 /// What was applied to one request, so that a 401 can drop exactly that token.
 #[derive(Clone, Debug)]
 pub enum Applied {
-    /// A client-credentials token, by serial.
-    Token(u64),
-    /// An exchanged token, by cache key.
-    Exchanged([u8; 32]),
+    /// A token of a grant (client credentials or token exchange): its cache key and serial.
+    Token {
+        /// Which of the grant's tokens.
+        key: CacheKey,
+        /// Which fetch of that token.
+        serial: u64,
+    },
     /// An assertion (made fresh for each call: nothing to drop).
     Assertion,
 }
@@ -63,12 +70,18 @@ impl UpstreamAuth {
             Self::ClientCredentials(grant) => {
                 let token = grant.token(client, metrics).await?;
                 headers.insert(AUTHORIZATION, token.header);
-                Ok(Applied::Token(token.serial))
+                Ok(Applied::Token {
+                    key: grant.key(),
+                    serial: token.serial,
+                })
             }
             Self::TokenExchange(exchange) => {
-                let (key, header) = exchange.token(caller, client, metrics).await?;
-                headers.insert(AUTHORIZATION, header);
-                Ok(Applied::Exchanged(key))
+                let (key, token) = exchange.token(caller, client, metrics).await?;
+                headers.insert(AUTHORIZATION, token.header);
+                Ok(Applied::Token {
+                    key,
+                    serial: token.serial,
+                })
             }
             Self::IdentityAssertion(signer) => {
                 headers.insert(signer.header().clone(), signer.sign(caller)?);
@@ -84,10 +97,17 @@ impl UpstreamAuth {
 
     /// The upstream answered 401 to a request carrying `applied`: forget that credential.
     pub fn refused(&self, applied: &Applied) {
-        match (self, applied) {
-            (Self::ClientCredentials(grant), Applied::Token(serial)) => grant.refused(*serial),
-            (Self::TokenExchange(exchange), Applied::Exchanged(key)) => exchange.refused(key),
-            _ => {}
+        if let (Some(grant), Applied::Token { key, serial }) = (self.grant(), applied) {
+            grant.refused(key, *serial);
+        }
+    }
+
+    /// The OAuth grant behind this credential, if it is one.
+    fn grant(&self) -> Option<&grant::Grant> {
+        match self {
+            Self::ClientCredentials(grant) => Some(grant.grant()),
+            Self::TokenExchange(exchange) => Some(exchange.grant()),
+            Self::IdentityAssertion(_) => None,
         }
     }
 
@@ -96,15 +116,15 @@ impl UpstreamAuth {
         match self {
             Self::ClientCredentials(grant) => json!({
                 "oauth2_client_credentials": {
-                    "token_url": grant.endpoint().url.as_str(),
-                    "client_id": grant.endpoint().client_id,
+                    "token_url": grant.grant().endpoint().url.as_str(),
+                    "client_id": grant.grant().endpoint().client_id,
                     "client_secret": "***",
                 }
             }),
             Self::TokenExchange(exchange) => json!({
                 "token_exchange": {
-                    "token_url": exchange.endpoint().url.as_str(),
-                    "client_id": exchange.endpoint().client_id,
+                    "token_url": exchange.grant().endpoint().url.as_str(),
+                    "client_id": exchange.grant().endpoint().client_id,
                     "client_secret": "***",
                 }
             }),
@@ -114,6 +134,25 @@ impl UpstreamAuth {
                     "kid": signer.key_id(),
                 }
             }),
+        }
+    }
+}
+
+/// Hands the tokens of the serving config's upstreams to the same upstreams of the config
+/// replacing it (hot reload), for each whose grant sends the same token requests (same
+/// token endpoint, client credentials, scopes, audience); a changed grant starts without
+/// tokens.
+pub fn carry_over_tokens(
+    new: &BTreeMap<String, Arc<Upstream>>,
+    serving: &BTreeMap<String, Arc<Upstream>>,
+) {
+    for (name, upstream) in new {
+        let previous = serving.get(name).and_then(|u| u.auth.as_ref());
+        if let (Some(grant), Some(previous)) = (
+            upstream.auth.as_ref().and_then(UpstreamAuth::grant),
+            previous.and_then(UpstreamAuth::grant),
+        ) {
+            grant.adopt(previous);
         }
     }
 }

@@ -25,6 +25,7 @@ pub enum ClientAuth {
 }
 
 /// A token endpoint and the gateway's client credentials there.
+#[derive(PartialEq, Eq)]
 pub struct TokenEndpoint {
     /// The token endpoint URL.
     pub url: Url,

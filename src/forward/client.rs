@@ -1,7 +1,8 @@
 //! Building the reqwest clients that talk to upstreams: the shared one, and one per upstream
 //! that has its own TLS settings (`upstreams.<name>.tls`: extra CA roots, a client
-//! certificate for mutual TLS). Every client has the same safety settings: rustls, no proxy
-//! from the environment, no redirects, no automatic decompression, and hostnames resolving to
+//! certificate for mutual TLS) or an egress proxy (`upstreams.<name>.proxy`). Every client has
+//! the same safety settings: rustls, no proxy from the environment (unless the upstream says
+//! `proxy: from_env`), no redirects, no automatic decompression, and hostnames resolving to
 //! link-local addresses refused unless allowed.
 
 use super::dns;
@@ -26,9 +27,56 @@ impl std::fmt::Debug for TlsSettings {
     }
 }
 
-/// A client for upstream calls with these TLS settings (the defaults for the shared client).
-pub fn build(tls: &TlsSettings, allow_link_local: bool) -> Result<reqwest::Client, reqwest::Error> {
+/// How an upstream's calls leave the gateway.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub enum ProxySetting {
+    /// Straight to the upstream (the default; proxy variables in the environment are ignored).
+    #[default]
+    Direct,
+    /// Through the proxy the environment names (`HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY`,
+    /// `NO_PROXY`), read when the config loads.
+    FromEnv,
+    /// Through this proxy, except for the hosts of `no_proxy`.
+    Via {
+        /// The proxy URL (`http://` or `https://`, user info sent as Proxy-Authorization).
+        url: String,
+        /// The `no_proxy` rules, comma-separated (`NO_PROXY` syntax).
+        no_proxy: String,
+    },
+}
+
+impl std::fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Direct => f.write_str("Direct"),
+            Self::FromEnv => f.write_str("FromEnv"),
+            // The URL may carry the proxy's password.
+            Self::Via { no_proxy, .. } => f
+                .debug_struct("Via")
+                .field("url", &"***")
+                .field("no_proxy", no_proxy)
+                .finish(),
+        }
+    }
+}
+
+/// A client for upstream calls with these TLS and proxy settings (the defaults for the shared
+/// client).
+pub fn build(
+    tls: &TlsSettings,
+    proxy: &ProxySetting,
+    allow_link_local: bool,
+) -> Result<reqwest::Client, reqwest::Error> {
     let mut builder = reqwest::Client::builder();
+    match proxy {
+        // reqwest reads the proxy variables unless told not to.
+        ProxySetting::FromEnv => {}
+        ProxySetting::Direct => builder = builder.no_proxy(),
+        ProxySetting::Via { url, no_proxy } => {
+            builder = builder
+                .proxy(reqwest::Proxy::all(url)?.no_proxy(reqwest::NoProxy::from_string(no_proxy)))
+        }
+    }
     if !allow_link_local {
         builder = builder.dns_resolver(Arc::new(dns::GuardedResolver));
     }
@@ -40,7 +88,6 @@ pub fn build(tls: &TlsSettings, allow_link_local: bool) -> Result<reqwest::Clien
     }
     builder
         .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
         .tcp_nodelay(true)
         .pool_idle_timeout(Duration::from_secs(60))
         .connect_timeout(Duration::from_secs(10))

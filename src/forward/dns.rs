@@ -74,6 +74,51 @@ impl Resolve for GuardedResolver {
     }
 }
 
+/// How long the answer of a [`TargetCheck`] lookup is kept.
+const TARGET_CHECK_TTL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The link-local check of an upstream reached through a proxy: the proxy resolves the target
+/// host, so the gateway's resolver never sees it. Before a call the gateway resolves the host
+/// itself (answers kept [`TARGET_CHECK_TTL`]) and refuses it when *any* address is refused
+/// (the proxy may pick any of them). A name the gateway cannot resolve is left to the proxy:
+/// proxies often know names the gateway's DNS does not.
+#[derive(Debug, Default)]
+pub struct TargetCheck {
+    answers: std::sync::Mutex<Option<(std::time::Instant, Option<&'static str>)>>,
+}
+
+impl TargetCheck {
+    /// `Err(why)` when `host` resolves to a refused address.
+    pub async fn check(&self, host: &str, port: u16) -> Result<(), &'static str> {
+        let cached = self
+            .answers
+            .lock()
+            .ok()
+            .and_then(|answer| *answer)
+            .filter(|(at, _)| at.elapsed() < TARGET_CHECK_TTL);
+        let refused = match cached {
+            Some((_, refused)) => refused,
+            None => {
+                let refused = match tokio::net::lookup_host((host, port)).await {
+                    Ok(found) => found
+                        .map(|a| refused_address(a.ip()))
+                        .find(Option::is_some)
+                        .flatten(),
+                    Err(_) => None,
+                };
+                if let Ok(mut answer) = self.answers.lock() {
+                    *answer = Some((std::time::Instant::now(), refused));
+                }
+                refused
+            }
+        };
+        match refused {
+            Some(why) => Err(why),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

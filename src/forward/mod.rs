@@ -3,7 +3,10 @@
 //! connection failures and 502/503/504.
 
 pub mod client;
+mod dispatch;
 pub mod dns;
+
+pub use dispatch::Dispatch;
 
 use crate::error::{CallError, ErrorCode};
 use crate::metrics::Metrics;
@@ -14,7 +17,6 @@ use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tracing::Instrument;
 
 /// How many characters of an upstream error body are quoted in the error message.
 const SHORT_EXCERPT_CHARS: usize = 200;
@@ -32,6 +34,8 @@ pub struct UpstreamAnswer {
     pub body: Bytes,
     /// `Retry-After` in whole seconds, if the upstream sent one.
     pub retry_after: Option<Duration>,
+    /// Every header of the answer (a long-running operation reads `Location` from it).
+    pub headers: reqwest::header::HeaderMap,
 }
 
 impl UpstreamAnswer {
@@ -186,7 +190,11 @@ impl Forwarder {
     /// (the size cap counts decoded bytes, so a compressed answer cannot expand past it), and
     /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
     pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
-        let client = client::build(&client::TlsSettings::default(), allow_link_local)?;
+        let client = client::build(
+            &client::TlsSettings::default(),
+            &client::ProxySetting::Direct,
+            allow_link_local,
+        )?;
         Ok(Self { client, metrics })
     }
 
@@ -210,6 +218,20 @@ impl Forwarder {
         streams: Option<bool>,
     ) -> Result<Answer, CallError> {
         let upstream = request.upstream.clone();
+        if let (Some(check), Some(host)) = (&upstream.target_check, request.url.host_str()) {
+            let port = request.url.port_or_known_default().unwrap_or(80);
+            if let Err(why) = check.check(host, port).await {
+                tracing::warn!(upstream = %upstream.name, %host, "refused: the upstream host resolves to {why}");
+                return Err(CallError::new(
+                    ErrorCode::UpstreamError,
+                    format!(
+                        "upstream '{}' resolves to {why}, which is refused",
+                        upstream.name
+                    ),
+                )
+                .with_details(json!({ "upstream": upstream.name })));
+            }
+        }
         if let Err(wait) = upstream.breaker.admit() {
             let mut error = CallError::new(
                 ErrorCode::UpstreamError,
@@ -265,8 +287,10 @@ impl Forwarder {
                 &upstream.name,
                 attempt,
             );
-            let exchange = self.exchange(&request, streams).instrument(span.clone());
-            let result = match tokio::time::timeout(left, exchange).await {
+            let result = match crate::telemetry::in_span!(
+                span.clone(),
+                tokio::time::timeout(left, self.exchange(&request, streams))
+            ) {
                 Ok(result) => result,
                 Err(_) => Err(Failure::Timeout),
             };
@@ -373,6 +397,7 @@ impl Forwarder {
             return Err(Failure::TooLarge);
         }
         let expected = response.content_length().unwrap_or(0).min(limit);
+        let headers = std::mem::take(response.headers_mut());
         let mut body = BytesMut::with_capacity(expected as usize);
         while let Some(chunk) = response.chunk().await.map_err(|_| Failure::Broken)? {
             if (body.len() + chunk.len()) as u64 > limit {
@@ -385,6 +410,7 @@ impl Forwarder {
             content_type,
             body: body.freeze(),
             retry_after,
+            headers,
         };
         if success {
             Ok(Exchanged::Whole(answer))
@@ -622,7 +648,7 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
 }
 
 /// The start of a body as text, cut on a character boundary.
-fn excerpt(body: &[u8]) -> String {
+pub fn excerpt(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(EXCERPT_BYTES)]);
     text.trim_end_matches('\u{fffd}').to_owned()
 }

@@ -9,7 +9,6 @@ use crate::error::{CallError, ErrorCode};
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
-use tracing::Instrument;
 
 /// Where the protected-resource metadata is served (also with the MCP path appended).
 pub const METADATA_PATH: &str = "/.well-known/oauth-protected-resource";
@@ -20,11 +19,10 @@ pub async fn authenticate(
     config: &RuntimeConfig,
 ) -> Result<Caller, HttpResponse> {
     let header = req.headers().get(AUTHORIZATION).map(|v| v.as_bytes());
-    let authenticated = config
-        .auth
-        .authenticate(header)
-        .instrument(crate::telemetry::phase("auth"))
-        .await;
+    let authenticated = crate::telemetry::in_span!(
+        crate::telemetry::phase("auth"),
+        config.auth.authenticate(header)
+    );
     match authenticated {
         Ok(caller) => Ok(caller),
         Err(error) => {

@@ -4,12 +4,12 @@ use super::{AppState, http_error};
 use crate::caller::Caller;
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::{OpenCall, Opened};
+use crate::operation::run::OpenOperation;
 use crate::shape::ToolResult;
 use actix_web::HttpResponse;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use serde_json::{Value, json};
-use tracing::Instrument;
 
 /// Answers one legacy request.
 pub async fn handle(
@@ -27,9 +27,7 @@ pub async fn handle(
         tracing::Span::none()
     };
     // A call's outcome is recorded on the span by the gateway (see `gateway::open_call`).
-    answer(state, caller, method, params, request_id)
-        .instrument(span)
-        .await
+    crate::telemetry::in_span!(span, answer(state, caller, method, params, request_id))
 }
 
 async fn answer(
@@ -104,6 +102,10 @@ async fn call_tool(
                 .content_type("application/x-ndjson")
                 .insert_header(("X-Accel-Buffering", "no"))
                 .streaming(relay(call)),
+            Ok(Opened::Operation(call)) => HttpResponse::Ok()
+                .content_type("application/x-ndjson")
+                .insert_header(("X-Accel-Buffering", "no"))
+                .streaming(job_lines(call)),
             Err(error) => http_error(&error),
         };
     }
@@ -157,4 +159,39 @@ fn relay(call: Box<OpenCall>) -> impl Stream<Item = Result<Bytes, actix_web::Err
             }
         }
     })
+}
+
+/// How many progress lines may wait for a slow client; more are skipped.
+const JOB_BACKLOG: usize = 16;
+
+/// A long-running operation as NDJSON: a `{"progress":{"percent":P,"polls":N}}` line each
+/// time its status moves, then the `{"result":...}` (or `{"error":{...}}`) line. The job is
+/// followed while the body is read: a client that goes away drops it, which sends the
+/// operation's cancel request upstream.
+fn job_lines(call: Box<OpenOperation>) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
+    let (lines_tx, mut lines) = tokio::sync::mpsc::channel::<Bytes>(JOB_BACKLOG);
+    let work = async move {
+        let progress_tx = lines_tx.clone();
+        let mut progress = move |job: crate::operation::JobProgress| {
+            let line = json!({ "progress": { "percent": job.percent, "polls": job.polls } });
+            let _ = progress_tx.try_send(ndjson_line(&line));
+        };
+        let last = match call.run(&mut progress).await {
+            Ok(result) => result_body(result),
+            Err(error) => json!({ "error": error.body() }),
+        };
+        let _ = lines_tx.send(ndjson_line(&last)).await;
+    };
+    let received = futures_util::stream::poll_fn(move |cx| lines.poll_recv(cx).map(|l| l.map(Ok)));
+    // The work yields nothing itself: every line goes through the channel, in order.
+    let driven = futures_util::StreamExt::filter_map(futures_util::stream::once(work), |()| {
+        std::future::ready(None::<Result<Bytes, actix_web::Error>>)
+    });
+    futures_util::stream::select(received, driven)
+}
+
+fn ndjson_line(value: &Value) -> Bytes {
+    let mut line = value.to_string();
+    line.push('\n');
+    Bytes::from(line)
 }

@@ -136,7 +136,8 @@ const SHUTDOWN_DEADLINE: std::time::Duration = std::time::Duration::from_secs(10
 /// On SIGTERM or SIGINT: mark the state as draining (responses then close their keep-alive
 /// connections, so no new call starts on them, and the idle server-to-client streams end, so
 /// their clients reconnect to another replica), stop accepting connections, and let the calls
-/// in flight finish (up to the shutdown timeout) before the server future completes.
+/// in flight finish (see [`wait_for_calls`]; up to the shutdown timeout) before the server
+/// future completes.
 fn drain_on_signal(
     state: Arc<AppState>,
     handle: actix_web::dev::ServerHandle,
@@ -170,12 +171,31 @@ fn drain_on_signal(
         let _ = socket2::SockRef::from(&listening).shutdown(std::net::Shutdown::Read);
         // Wait for the calls in flight before stopping the workers: actix-server can end a
         // worker, and every connection on it, as soon as its accept loop is gone.
-        let deadline = std::time::Instant::now() + SHUTDOWN_DEADLINE;
-        while state.gateway.metrics().in_flight.get() > 0 && std::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        wait_for_calls(&state, std::time::Instant::now() + SHUTDOWN_DEADLINE).await;
         handle.stop(true).await;
     });
+}
+
+/// How long no call may be in flight before the workers stop: a call sent on a kept-alive
+/// connection just before the signal is still being read when it arrives, and must be counted
+/// (and answered) before its connection goes.
+const DRAIN_QUIET: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Waits until no call has been in flight for [`DRAIN_QUIET`], or until `deadline`.
+async fn wait_for_calls(state: &AppState, deadline: std::time::Instant) {
+    let mut quiet_since = None;
+    loop {
+        let now = std::time::Instant::now();
+        if now >= deadline {
+            return;
+        }
+        if state.gateway.metrics().in_flight.get() > 0 {
+            quiet_since = None;
+        } else if now.duration_since(*quiet_since.get_or_insert(now)) >= DRAIN_QUIET {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// Every route of the gateway.

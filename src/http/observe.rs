@@ -8,7 +8,6 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use tracing::Instrument;
 
 /// The request id header.
 pub const REQUEST_ID: &str = "x-request-id";
@@ -47,9 +46,8 @@ pub async fn middleware(
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let trace = crate::trace::TraceContext::from_headers(req.headers());
     let span = request_span(&req, trace.as_ref());
-    let mut response = crate::trace::scope(trace, next.call(req))
-        .instrument(span.clone())
-        .await?;
+    let mut response =
+        crate::telemetry::in_span!(span.clone(), crate::trace::scope(trace, next.call(req)))?;
     crate::telemetry::record_http_status(&span, response.status().as_u16());
     if let Ok(value) = HeaderValue::from_str(&id) {
         response

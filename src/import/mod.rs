@@ -67,7 +67,8 @@ pub fn parse_document(text: &str) -> Result<Node, ImportError> {
     }
 }
 
-/// Generates tool YAML for an OpenAPI 3.0/3.1 document given as text (YAML or JSON).
+/// Generates tool YAML for an OpenAPI 3.0/3.1 or Swagger 2.0 document given as text (YAML or
+/// JSON).
 pub fn openapi(text: &str, options: &OpenApiOptions) -> Result<Imported, ImportError> {
     let spec = parse_document(text)?;
     openapi::import(&spec, options)

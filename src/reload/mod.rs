@@ -32,7 +32,7 @@ pub struct ReloadStatus {
 #[derive(Debug)]
 pub struct ReloadState {
     status: RwLock<ReloadStatus>,
-    tools_changed: broadcast::Sender<()>,
+    tools_changed: broadcast::Sender<ListChange>,
     /// Successful reloads that changed the config.
     pub reloads_ok: AtomicU64,
     /// Reloads refused because the new config was invalid.
@@ -63,8 +63,8 @@ impl ReloadState {
             .unwrap_or_else(|e| e.into_inner().clone())
     }
 
-    /// A receiver told each time the tool list changes.
-    pub fn subscribe(&self) -> broadcast::Receiver<()> {
+    /// A receiver told each time the tool list or the prompt list changes.
+    pub fn subscribe(&self) -> broadcast::Receiver<ListChange> {
         self.tools_changed.subscribe()
     }
 
@@ -169,6 +169,8 @@ impl Reloader {
             }
             Ok(new) => {
                 let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
+                let prompts_changed =
+                    prompt_descriptors(&current.prompts) != prompt_descriptors(&new.prompts);
                 if new.telemetry != current.telemetry {
                     tracing::warn!(config = %self.path.display(), "telemetry settings changed: they take effect when the gateway restarts");
                 }
@@ -185,7 +187,10 @@ impl Reloader {
                     error: None,
                 });
                 if tools_changed {
-                    let _ = self.state.tools_changed.send(());
+                    let _ = self.state.tools_changed.send(ListChange::Tools);
+                }
+                if prompts_changed {
+                    let _ = self.state.tools_changed.send(ListChange::Prompts);
                 }
                 tracing::info!(config = %self.path.display(), %version, tools, tools_changed, "config reloaded");
                 Outcome::Applied {
@@ -217,6 +222,30 @@ impl Reloader {
 
 fn descriptors(tools: &[Arc<crate::tool::Tool>]) -> Vec<&Value> {
     tools.iter().map(|t| &t.mcp_descriptor).collect()
+}
+
+fn prompt_descriptors(prompts: &[Arc<crate::prompt::Prompt>]) -> Vec<&Value> {
+    prompts.iter().map(|p| &p.descriptor).collect()
+}
+
+/// Which list a reload changed (what `list_changed` notification clients get).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListChange {
+    /// The tool list (names, schemas, descriptions).
+    Tools,
+    /// The prompt list (names, titles, descriptions, arguments).
+    Prompts,
+}
+
+impl ListChange {
+    /// The notification's method: `notifications/tools/list_changed` or
+    /// `notifications/prompts/list_changed`.
+    pub fn method(self) -> &'static str {
+        match self {
+            Self::Tools => "notifications/tools/list_changed",
+            Self::Prompts => "notifications/prompts/list_changed",
+        }
+    }
 }
 
 /// A config that would remove every serving tool, without a file saying `tools: []`, is an

@@ -20,6 +20,7 @@ mod export;
 mod spans;
 
 pub use export::{TelemetryConfig, TelemetryError, TelemetrySettings, layer, tracer_provider};
+pub(crate) use spans::in_span;
 pub use spans::{
     TARGET, current, enabled, http_request, inject_current, keep_open, legacy_request, mcp_request,
     phase, record_http_status, record_outcome, record_rpc_error, record_upstream_failure,

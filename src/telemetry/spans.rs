@@ -25,6 +25,23 @@ pub(super) fn set_enabled() {
     ENABLED.store(true, Ordering::Relaxed);
 }
 
+/// Awaits `$future` inside `$span`; when the span is none (traces off) awaits it as it is.
+///
+/// A macro, not a function: off, the caller's future holds `$future` inline, exactly as
+/// without tracing (no wrapper to move it into, no bigger state machine to copy); on, the
+/// future is boxed and instrumented, so that branch adds only a pointer and a span.
+macro_rules! in_span {
+    ($span:expr, $future:expr) => {{
+        let span: ::tracing::Span = $span;
+        if span.is_none() {
+            $future.await
+        } else {
+            ::tracing::Instrument::instrument(::std::boxed::Box::pin($future), span).await
+        }
+    }};
+}
+pub(crate) use in_span;
+
 /// The current span when traces are on (a call records its outcome on it), else none.
 pub fn current() -> Span {
     if enabled() {

@@ -2,7 +2,8 @@
 # The official MCP conformance suite (@modelcontextprotocol/conformance, the release with the
 # 2026-07-28 scenarios, pinned in conformance/package.json) against a built toolgate binary:
 # every server scenario of every spec version the suite knows (--suite all), one run per
-# version, each checked against conformance-expected-failures.yaml (scenarios that need the
+# version, then each scenario of the tasks extension (io.modelcontextprotocol/tasks, in no
+# suite), every run checked against conformance-expected-failures.yaml (scenarios that need the
 # suite's own fixture tools, prompts or resources; each line says why).
 #
 # The gateway under test is `toolgate serve` on conformance/gateway.yaml, over the small REST
@@ -11,7 +12,8 @@
 #
 # Usage: tests/clients/conformance.sh path/to/toolgate
 # Env:   CONFORMANCE_VERSIONS  space-separated spec versions (default: all four below)
-#        CONFORMANCE_TIMEOUT   per-version time limit in seconds (default 600)
+#        CONFORMANCE_TIMEOUT   per-run time limit in seconds (default 600)
+#        CONFORMANCE_TASK_SCENARIOS  the tasks extension's scenarios to run (default: all ten; empty: none)
 #        CLIENTS_KEEP_LOGS=1   keeps the work dir (gateway log, every scenario's checks.json)
 # Prints one PASS/FAIL line per spec version, ends with `conformance: N passed, M failed`, and
 # exits non-zero if any version failed.
@@ -21,6 +23,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 SUITE_DIR="$HERE/conformance"
 VERSIONS="${CONFORMANCE_VERSIONS:-2025-03-26 2025-06-18 2025-11-25 2026-07-28}"
 TIMEOUT="${CONFORMANCE_TIMEOUT:-600}"
+TASK_SCENARIOS="${CONFORMANCE_TASK_SCENARIOS-tasks-lifecycle tasks-capability-negotiation tasks-wire-fields tasks-request-state-removal tasks-request-headers tasks-dispatch-and-envelope tasks-status-notifications tasks-required-task-error tasks-mrtr-input tasks-mrtr-composition}"
 BASELINE="$HERE/conformance-expected-failures.yaml"
 
 if [[ $# -lt 1 ]]; then
@@ -106,20 +109,20 @@ echo "[conformance] gateway $("$BIN" --version 2>/dev/null || echo toolgate) at 
 PASSED=0
 FAILED=0
 SUMMARY=()
-for version in $VERSIONS; do
-  out="$WORK/$version"
-  log="$WORK/$version.log"
-  rc=0
+# run_suite LABEL SUITE-ARGS...: one run of the suite, checked against the baseline.
+run_suite() {
+  local label="$1"; shift
+  local out="$WORK/$label" log="$WORK/$label.log" rc=0
   echo
-  echo "=== conformance --spec-version $version"
+  echo "=== conformance $*"
   timeout --kill-after=10 "$TIMEOUT" env PATH="$NODE22_BIN:$PATH" NO_COLOR=1 FORCE_COLOR=0 \
-    "$SUITE" server --url "$URL" --suite all --spec-version "$version" \
+    "$SUITE" server --url "$URL" "$@" \
     --expected-failures "$BASELINE" -o "$out" >"$log" 2>&1 || rc=$?
   # The per-scenario summary and the baseline verdict (the rest is one line per scenario run).
   sed -n '/=== SUMMARY ===/,$p' "$log" | sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^/  | /'
-  totals="$(grep -o 'Total: [0-9]* passed, [0-9]* failed' "$log" | tail -1 || true)"
+  totals="$(grep -oE 'Total: [0-9]+ passed, [0-9]+ failed|Passed: [0-9]+/[0-9]+, [0-9]+ failed' "$log" | tail -1 || true)"
   expected="$(sed -e $'s/\x1b\\[[0-9;]*m//g' "$log" | grep -c '^  ~ ' || true)"
-  line="conformance $version: ${totals:-no totals} (checks), $expected expected failure(s) from the baseline"
+  line="conformance $label: ${totals:-no totals} (checks), $expected expected failure(s) from the baseline"
   if [[ $rc -eq 0 ]]; then
     PASSED=$((PASSED + 1))
     SUMMARY+=("PASS: $line")
@@ -130,10 +133,18 @@ for version in $VERSIONS; do
     tail -n 40 "$log" | sed -e $'s/\x1b\\[[0-9;]*m//g' -e 's/^/  ! /'
   fi
   if ! kill -0 "$GW_PID" 2>/dev/null; then
-    SUMMARY+=("FAIL: the gateway process died during the $version run")
+    SUMMARY+=("FAIL: the gateway process died during the $label run")
     FAILED=$((FAILED + 1))
-    break
+    return 1
   fi
+}
+
+for version in $VERSIONS; do
+  run_suite "$version" --suite all --spec-version "$version" || break
+done
+# The tasks extension's scenarios are in no suite: one run each.
+for scenario in $TASK_SCENARIOS; do
+  run_suite "$scenario" --scenario "$scenario" || break
 done
 
 if [[ $FAILED -gt 0 ]]; then

@@ -35,7 +35,7 @@ EXAMPLE_TOOLS = {
         "calculate_discount",
     ],
     "data-warehouse": ["dw_list_tables", "dw_get_schema", "dw_execute_query", "dw_export_results"],
-    "workflow": ["workflow_list_templates", "workflow_start", "workflow_status", "workflow_cancel"],
+    "workflow": ["workflow_list_templates", "workflow_start", "workflow_run", "workflow_status", "workflow_cancel"],
 }
 INVOICE = {
     "invoice_id": "INV-004211",
@@ -202,6 +202,12 @@ async def workflow(call_tool: CallTool) -> None:
                lambda d, _: d["state"] == "cancelled", "cancelled again (idempotent)")
     await bad(call_tool, "workflow_cancel", {"run_id": "RUN-1"})
     await bad(call_tool, "workflow_status", {"run_id": "run-000000000000"}, "upstream_error")
+    # One call that waits for the run's end (operation: in the YAML); last, as it takes seconds
+    # (the run started above must still be running when it is cancelled).
+    await good(call_tool, "workflow_run", {"template_id": "data_export",
+                                          "parameters": {"dataset": "customers", "date_from": "2026-01-01", "date_to": "2026-01-31"}},
+               lambda d, _: d["state"] == "succeeded" and d["progress"] == 100, "a run waited for to its end")
+    await bad(call_tool, "workflow_run", {"template_id": "payroll_run", "parameters": {}})
 
 
 async def run_checks(call_tool: CallTool, list_tools: Callable[[str | None], Awaitable[Any]]) -> None:

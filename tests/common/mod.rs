@@ -2,7 +2,9 @@
 //! on 127.0.0.1 ports chosen by the OS.
 #![allow(dead_code)]
 
+pub mod jwt;
 pub mod oauth;
+pub mod round_robin;
 pub mod tls;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
@@ -190,6 +192,24 @@ pub async fn start_gateway(yaml: &str, env: &[(&str, &str)]) -> GatewayUnderTest
     GatewayUnderTest { url, state }
 }
 
+/// Serves the config file at `path` (with the process environment) and returns the
+/// reloader of that file, for tests that reload it themselves.
+pub async fn serve_reloadable(
+    path: &std::path::Path,
+) -> (GatewayUnderTest, toolgate::reload::Reloader) {
+    let config = toolgate::config::load_file(path, &toolgate::config::process_env)
+        .unwrap_or_else(|e| panic!("config: {e}"));
+    let gateway = Arc::new(Gateway::new(config).unwrap());
+    let reload = Arc::new(toolgate::reload::ReloadState::default());
+    let reloader =
+        toolgate::reload::Reloader::new(path.to_path_buf(), gateway.clone(), reload.clone());
+    let state = Arc::new(AppState::new(gateway, reload));
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(toolgate::http::serve(state.clone(), listener, Some(1)).unwrap());
+    (GatewayUnderTest { url, state }, reloader)
+}
+
 /// A plain HTTP client (no proxy, no redirects).
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -259,7 +279,20 @@ pub async fn raw_status(gateway: &GatewayUnderTest, request: &[u8]) -> u16 {
 /// The connections are opened one after another first (so none waits in the listen backlog),
 /// then every request is sent at once; returns the JSON-RPC replies.
 pub async fn concurrent_mcp_calls(gateway: &GatewayUnderTest, tool: &str, n: usize) -> Vec<Value> {
+    concurrent_mcp_calls_as(gateway, tool, n, None).await
+}
+
+/// [`concurrent_mcp_calls`] with `Authorization: Bearer <bearer>` on every call.
+pub async fn concurrent_mcp_calls_as(
+    gateway: &GatewayUnderTest,
+    tool: &str,
+    n: usize,
+    bearer: Option<&str>,
+) -> Vec<Value> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let authorization = bearer
+        .map(|token| format!("Authorization: Bearer {token}\r\n"))
+        .unwrap_or_default();
     let addr = gateway.url.trim_start_matches("http://").to_owned();
     let body = json!({
         "jsonrpc": "2.0", "id": 1, "method": "tools/call",
@@ -267,7 +300,7 @@ pub async fn concurrent_mcp_calls(gateway: &GatewayUnderTest, tool: &str, n: usi
     })
     .to_string();
     let request = format!(
-        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        "POST /mcp HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\n{authorization}Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     );
     let mut streams = Vec::with_capacity(n);

@@ -212,7 +212,7 @@ pub async fn serve(yaml: &str, env: &[(&str, &str)]) -> Served {
         log,
         _dir: dir,
     };
-    let client = reqwest::Client::builder().no_proxy().build().unwrap();
+    let client = crate::common::client();
     let started = Instant::now();
     loop {
         if let Ok(r) = client.get(format!("{}/ready", served.url)).send().await

@@ -7,13 +7,15 @@
 //! ```
 //!
 //! Options: `--listen HOST` (default 127.0.0.1), `--crm-port`, `--dw-port`, `--workflow-port`
-//! (default 9101, 9102, 9103). Tokens come from `CRM_TOKEN`, `DW_TOKEN` and `WORKFLOW_TOKEN`
-//! (defaults `demo-crm-token`, `demo-dw-token`, `demo-workflow-token`; set one empty for no
-//! token). Stops on Ctrl-C or SIGTERM.
+//! (default 9101, 9102, 9103). Tokens come from `DW_TOKEN` and `WORKFLOW_TOKEN` (defaults
+//! `demo-dw-token`, `demo-workflow-token`; set one empty for no token). The CRM issues tokens
+//! at `POST /oauth2/token` to the client `CRM_CLIENT_ID` / `CRM_CLIENT_SECRET` (defaults
+//! `toolgate` / `demo-crm-secret`) and also accepts the static token `CRM_TOKEN` when that is
+//! set. Stops on Ctrl-C or SIGTERM.
 
 use std::process::ExitCode;
 
-use toolgate_demo::{CrmOptions, WarehouseOptions, WorkflowOptions};
+use toolgate_demo::{CrmOptions, OAuthClient, WarehouseOptions, WorkflowOptions};
 
 /// Where to listen.
 struct Args {
@@ -66,6 +68,20 @@ fn token(var: &str, default: &str) -> Option<String> {
     }
 }
 
+/// The CRM's OAuth client, from `CRM_CLIENT_ID` and `CRM_CLIENT_SECRET`.
+fn crm_client() -> OAuthClient {
+    let var = |name: &str, default: &str| {
+        std::env::var(name)
+            .ok()
+            .filter(|v| !v.is_empty())
+            .unwrap_or_else(|| default.to_owned())
+    };
+    OAuthClient {
+        client_id: var("CRM_CLIENT_ID", "toolgate"),
+        client_secret: var("CRM_CLIENT_SECRET", "demo-crm-secret"),
+    }
+}
+
 /// `host:port`, bracketing IPv6 literals.
 fn addr(host: &str, port: u16) -> String {
     if host.contains(':') && !host.starts_with('[') {
@@ -103,7 +119,8 @@ async fn main() -> ExitCode {
     let crm = toolgate_demo::start_crm(
         &addr(&args.host, args.crm_port),
         CrmOptions {
-            token: token("CRM_TOKEN", "demo-crm-token"),
+            token: std::env::var("CRM_TOKEN").ok().filter(|t| !t.is_empty()),
+            oauth_client: Some(crm_client()),
         },
     )
     .await;

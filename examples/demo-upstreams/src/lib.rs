@@ -30,6 +30,7 @@
 //! | `GET /segments` | customer counts by tier and by status |
 //! | `POST /pricing/discount` | `{"customer_tier": "...", "purchase_amount": 100}` → 5/10/20 % discount |
 //! | `GET /reports/slow?delay_ms=2000` | answers after `delay_ms` (at most 30000): a slow path for timeout demos |
+//! | `POST /oauth2/token` | with [`CrmOptions::oauth_client`]: `grant_type=client_credentials` (client id and secret by HTTP Basic or in the form) → `{"access_token", "token_type": "Bearer", "expires_in": 900}`; wrong client → 401 `invalid_client`, other grants → 400 `unsupported_grant_type` |
 //!
 //! # Data warehouse
 //!
@@ -94,8 +95,23 @@ pub use actix_web::dev::ServerHandle;
 /// Options for the demo CRM.
 #[derive(Clone, Debug, Default)]
 pub struct CrmOptions {
-    /// When set, every request must carry `Authorization: Bearer <token>` or gets 401.
+    /// When set, every request may carry `Authorization: Bearer <token>`. With neither this
+    /// nor `oauth_client`, the CRM is open; otherwise a request without an accepted token
+    /// gets 401.
     pub token: Option<String>,
+    /// When set, `POST /oauth2/token` issues bearer tokens (valid 15 minutes) to this client
+    /// (client credentials grant, HTTP Basic or form client authentication), and every
+    /// request may carry one of them.
+    pub oauth_client: Option<OAuthClient>,
+}
+
+/// The one OAuth 2.0 client of the demo CRM's token endpoint.
+#[derive(Clone, Debug)]
+pub struct OAuthClient {
+    /// Its `client_id`.
+    pub client_id: String,
+    /// Its `client_secret`.
+    pub client_secret: String,
 }
 
 /// Options for the demo data warehouse.

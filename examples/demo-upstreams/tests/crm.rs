@@ -16,6 +16,7 @@ impl Crm {
     async fn start(token: Option<&str>) -> Self {
         let options = CrmOptions {
             token: token.map(str::to_owned),
+            ..CrmOptions::default()
         };
         let (addr, handle) = start_crm("127.0.0.1:0", options).await.expect("start");
         Self {
@@ -405,4 +406,81 @@ async fn token_is_enforced() {
     let (status, _) = Crm::send(anonymous.get(format!("{}/health", crm.base))).await;
     assert_eq!(status, 200, "health needs no token");
     crm.stop().await;
+}
+
+/// A form POST to the CRM's token endpoint, with HTTP Basic client authentication if given.
+async fn token_request(base: &str, basic: Option<&str>, form: &str) -> (u16, Value) {
+    use base64::Engine;
+    let mut req = reqwest::Client::new()
+        .post(format!("{base}/oauth2/token"))
+        .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form.to_owned());
+    if let Some(pair) = basic {
+        let encoded = base64::engine::general_purpose::STANDARD.encode(pair);
+        req = req.header(AUTHORIZATION, format!("Basic {encoded}"));
+    }
+    let res = req.send().await.expect("send");
+    let status = res.status().as_u16();
+    let bytes = res.bytes().await.expect("body");
+    (status, serde_json::from_slice(&bytes).expect("JSON body"))
+}
+
+#[tokio::test]
+async fn oauth_tokens_are_issued_to_the_client_and_required() {
+    let options = CrmOptions {
+        token: None,
+        oauth_client: Some(toolgate_demo::OAuthClient {
+            client_id: "toolgate".into(),
+            client_secret: "demo-crm-secret".into(),
+        }),
+    };
+    let (addr, handle) = start_crm("127.0.0.1:0", options).await.expect("start");
+    let base = format!("http://{addr}");
+    let customer = format!("{base}/customers/CUST-00001");
+    let client = reqwest::Client::new();
+
+    // Without a token, or with one the CRM did not issue: 401.
+    let (status, body) = Crm::send(client.get(&customer)).await;
+    assert_eq!((status, error_code(&body)), (401, "unauthorized"));
+    let (status, _) = Crm::send(client.get(&customer).bearer_auth("crm-guessed")).await;
+    assert_eq!(status, 401);
+
+    // The wrong client, or another grant: refused as RFC 6749 §5.2 says.
+    let form = "grant_type=client_credentials&scope=crm.read";
+    let (status, body) = token_request(&base, Some("toolgate:wrong"), form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let (status, body) = token_request(&base, None, form).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("invalid_client"))
+    );
+    let password = "grant_type=password&client_id=toolgate&client_secret=demo-crm-secret";
+    let (status, body) = token_request(&base, None, password).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("unsupported_grant_type"))
+    );
+
+    // HTTP Basic and form client authentication both get a token the CRM then accepts.
+    let (status, basic) = token_request(&base, Some("toolgate:demo-crm-secret"), form).await;
+    assert_eq!(status, 200, "{basic}");
+    assert_eq!(basic["token_type"], json!("Bearer"));
+    assert_eq!(basic["expires_in"], json!(900));
+    let post = "grant_type=client_credentials&client_id=toolgate&client_secret=demo-crm-secret";
+    let (status, posted) = token_request(&base, None, post).await;
+    assert_eq!(status, 200, "{posted}");
+    assert_ne!(
+        basic["access_token"], posted["access_token"],
+        "every token is new"
+    );
+    for issued in [&basic, &posted] {
+        let token = issued["access_token"].as_str().expect("a token");
+        let (status, body) = Crm::send(client.get(&customer).bearer_auth(token)).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["id"], json!("CUST-00001"));
+    }
+    handle.stop(true).await;
 }

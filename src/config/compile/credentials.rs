@@ -8,7 +8,7 @@ use crate::config::model::{
 use crate::credentials::assertion::AssertionSettings;
 use crate::credentials::token_endpoint::{ClientAuth, TokenEndpoint};
 use crate::credentials::{AssertionSigner, ClientCredentials, TokenExchange, UpstreamAuth};
-use crate::forward::client::{self, TlsSettings};
+use crate::forward::client::TlsSettings;
 use reqwest::header::HeaderName;
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
@@ -22,12 +22,11 @@ const DEFAULT_ASSERTION_TTL: Duration = Duration::from_secs(60);
 const DEFAULT_ASSERTION_HEADER: &str = "x-caller-assertion";
 
 impl Compiler<'_> {
-    /// The upstream's own client for its `tls:` settings; `None` after a problem.
-    pub(super) fn tls_client(
+    /// The upstream's `tls:` settings, files read and checked; `None` after a problem.
+    pub(super) fn tls_settings(
         &mut self,
-        name: &str,
         section: &Spanned<UpstreamTlsSection>,
-    ) -> Option<reqwest::Client> {
+    ) -> Option<TlsSettings> {
         let tls = &section.value;
         let mut settings = TlsSettings::default();
         let mut ok = true;
@@ -81,19 +80,7 @@ impl Compiler<'_> {
                 ok = false;
             }
         }
-        if !ok {
-            return None;
-        }
-        match client::build(&settings, self.allow_link_local) {
-            Ok(client) => Some(client),
-            Err(error) => {
-                self.problem(
-                    &section.referenced,
-                    format!("the TLS settings of upstream '{name}' cannot be used: {error}"),
-                );
-                None
-            }
-        }
+        ok.then_some(settings)
     }
 
     /// The contents of a PEM file named in the config (relative to that file); a problem

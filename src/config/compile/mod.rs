@@ -2,11 +2,15 @@
 //!
 //! One file per section of the config, in the order a request meets them: `server.rs`
 //! (listen address, origins, sessions, reload), `callers.rs` (auth and rate limits),
-//! `upstream.rs`, `tool.rs` (tools and resources), `request.rs` (request templates) and
+//! `upstream.rs`, `tool.rs` (tools and resources), `request.rs` (request templates),
+//! `operation.rs` (long-running upstream jobs) and
 //! `telemetry.rs` (trace export).
 
 mod callers;
 mod credentials;
+mod operation;
+mod prompt;
+mod proxy;
 mod request;
 mod server;
 mod telemetry;
@@ -79,6 +83,7 @@ struct Catalogue {
     tool_index: HashMap<String, usize>,
     resources: Vec<Arc<Resource>>,
     resource_templates: Vec<Arc<ResourceTemplate>>,
+    prompts: Vec<Arc<crate::prompt::Prompt>>,
 }
 
 impl Compiler<'_> {
@@ -112,6 +117,7 @@ impl Compiler<'_> {
             tool_index: catalogue.tool_index,
             resources: catalogue.resources,
             resource_templates: catalogue.resource_templates,
+            prompts: catalogue.prompts,
             version: version(sources),
             no_tools_on_purpose: sources
                 .iter()
@@ -159,6 +165,7 @@ impl Compiler<'_> {
     ) -> Catalogue {
         let mut catalogue = Catalogue::default();
         let mut tool_names = HashSet::new();
+        let mut prompt_names = HashSet::new();
         for source in sources {
             self.file = source.name.clone();
             for section in source.file.tools.iter().flatten() {
@@ -194,6 +201,17 @@ impl Compiler<'_> {
                     );
                 } else if let Some(resource) = self.resource(&section.value, upstreams) {
                     catalogue.resources.push(Arc::new(resource));
+                }
+            }
+            for section in &source.file.prompts {
+                let name = &section.value.name;
+                if !prompt_names.insert(name.value.clone()) {
+                    self.problem(
+                        &name.referenced,
+                        format!("prompt '{}' is defined twice", name.value),
+                    );
+                } else if let Some(prompt) = self.prompt(&section.value, upstreams) {
+                    catalogue.prompts.push(Arc::new(prompt));
                 }
             }
             for section in &source.file.resource_templates {
@@ -232,6 +250,48 @@ impl Compiler<'_> {
             column: at.column(),
             message,
         });
+    }
+
+    /// Whether `name` (of a tool or prompt, `kind`) is 1-128 characters of `A-Za-z0-9_-.`;
+    /// a problem at the name otherwise.
+    fn check_name(&mut self, name: &Text, kind: &str) -> bool {
+        let valid = !name.value.is_empty()
+            && name.value.len() <= 128
+            && name
+                .value
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+        if !valid {
+            self.problem(
+                &name.referenced,
+                format!(
+                    "{kind} name '{}' must be 1-128 characters of A-Z a-z 0-9 _ - .",
+                    name.value
+                ),
+            );
+        }
+        valid
+    }
+
+    /// Whether `url`'s host is a literal address the gateway refuses (link-local such as the
+    /// cloud metadata service, or unspecified) while `allow_link_local_upstreams` is off; a
+    /// problem at `at` naming `what` (e.g. "base_url of upstream 'crm'") then.
+    fn refuses_literal_host(&mut self, url: &url::Url, at: &Location, what: &str) -> bool {
+        let refused = match url.host() {
+            Some(url::Host::Ipv4(ip)) => crate::forward::dns::refused_address(ip.into()),
+            Some(url::Host::Ipv6(ip)) => crate::forward::dns::refused_address(ip.into()),
+            _ => None,
+        };
+        match refused {
+            Some(why) if !self.allow_link_local => {
+                self.problem(
+                    at,
+                    format!("{what} is {why}; set server.allow_link_local_upstreams: true if this is intended"),
+                );
+                true
+            }
+            _ => false,
+        }
     }
 
     /// Records a warning: printed by `check` and logged on load, never a reason to refuse.

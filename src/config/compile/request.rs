@@ -29,21 +29,7 @@ impl Compiler<'_> {
             );
         }
         let method = match &request.method {
-            Some(text) => {
-                let upper = text.value.trim().to_ascii_uppercase();
-                match upper.as_str() {
-                    "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => {
-                        Method::from_bytes(upper.as_bytes()).ok()
-                    }
-                    _ => {
-                        self.problem(
-                            &text.referenced,
-                            format!("unsupported HTTP method '{}'", text.value),
-                        );
-                        None
-                    }
-                }
-            }
+            Some(text) => self.method(text),
             None => Some(Method::GET),
         };
         let path = self.path_template(&request.path, schema);
@@ -103,8 +89,41 @@ impl Compiler<'_> {
         })
     }
 
+    /// An HTTP method name (any case).
+    pub(super) fn method(&mut self, text: &Text) -> Option<Method> {
+        let upper = text.value.trim().to_ascii_uppercase();
+        match upper.as_str() {
+            "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS" => {
+                Method::from_bytes(upper.as_bytes()).ok()
+            }
+            _ => {
+                self.problem(
+                    &text.referenced,
+                    format!("unsupported HTTP method '{}'", text.value),
+                );
+                None
+            }
+        }
+    }
+
+    /// A path template of an `operation:` URL: like a request path, and it may use
+    /// `answer.*` (the job's first answer).
+    pub(super) fn operation_path(&mut self, text: &Text, schema: &Value) -> Option<Template> {
+        self.path_template_in(text, Some(schema), true)
+    }
+
     /// A template whose variables must all be declared.
     fn template(&mut self, text: &Text, schema: Option<&Value>) -> Option<Template> {
+        self.template_in(text, schema, false)
+    }
+
+    /// A template whose variables must all be declared; `answer` allows `answer.*`.
+    fn template_in(
+        &mut self,
+        text: &Text,
+        schema: Option<&Value>,
+        answer: bool,
+    ) -> Option<Template> {
         let source = self.text(text)?;
         let template = match Template::parse(&source) {
             Ok(t) if text.value.contains("${") => t.mark_secret(),
@@ -116,7 +135,7 @@ impl Compiler<'_> {
         };
         let mut ok = true;
         for var in template.vars() {
-            if let Err(message) = check_declared(var, schema) {
+            if let Err(message) = check_declared(var, schema, answer) {
                 self.problem(&text.referenced, message);
                 ok = false;
             }
@@ -125,7 +144,16 @@ impl Compiler<'_> {
     }
 
     fn path_template(&mut self, text: &Text, schema: Option<&Value>) -> Option<Template> {
-        let template = self.template(text, schema)?;
+        self.path_template_in(text, schema, false)
+    }
+
+    fn path_template_in(
+        &mut self,
+        text: &Text,
+        schema: Option<&Value>,
+        answer: bool,
+    ) -> Option<Template> {
+        let template = self.template_in(text, schema, answer)?;
         let literal: String = {
             // The path with every placeholder replaced by a harmless segment, to check the
             // literal parts.
@@ -158,6 +186,9 @@ impl Compiler<'_> {
             ok = false;
         }
         for var in template.vars() {
+            if answer && var.root == Root::Answer {
+                continue;
+            }
             if let Err(message) = check_path_var(var, schema) {
                 self.problem(&text.referenced, message);
                 ok = false;
@@ -223,10 +254,19 @@ impl Compiler<'_> {
     }
 }
 
-/// Checks that a variable refers to something the input schema declares.
-fn check_declared(var: &VarRef, schema: Option<&Value>) -> Result<(), String> {
-    if var.root == Root::Caller {
-        return Ok(());
+/// Checks that a variable refers to something the input schema declares; `answer.*` only
+/// where `answer` allows it (the URLs of `operation:`).
+fn check_declared(var: &VarRef, schema: Option<&Value>, answer: bool) -> Result<(), String> {
+    match var.root {
+        Root::Caller => return Ok(()),
+        Root::Answer if answer => return Ok(()),
+        Root::Answer => {
+            return Err(format!(
+                "'{}' is only available in the URLs of operation: (the job's first answer)",
+                var.display()
+            ));
+        }
+        Root::Args => {}
     }
     let Some(mut node) = schema else {
         return Err(format!(

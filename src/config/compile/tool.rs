@@ -2,6 +2,7 @@
 //! schemas, response shaping and MCP descriptors. Their requests compile in `request.rs`.
 
 use super::{Compiler, Upstreams};
+use crate::completion::UpstreamCompletion;
 use crate::config::model::{ResourceSection, ResourceTemplateSection, ToolSection};
 use crate::shape::ResponseShape;
 use crate::tool::{Resource, ResourceTemplate, Tool};
@@ -12,17 +13,7 @@ use serde_saphyr::Spanned;
 impl Compiler<'_> {
     pub(super) fn tool(&mut self, section: &ToolSection, upstreams: &Upstreams) -> Option<Tool> {
         let name = section.name.value.clone();
-        let valid_name = !name.is_empty()
-            && name.len() <= 128
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-        if !valid_name {
-            self.problem(
-                &section.name.referenced,
-                format!("tool name '{name}' must be 1-128 characters of A-Z a-z 0-9 _ - ."),
-            );
-        }
+        self.check_name(&section.name, "tool");
         let description = self.text(&section.description).unwrap_or_default();
         if description.trim().is_empty() {
             self.problem(
@@ -51,6 +42,18 @@ impl Compiler<'_> {
         };
         let request = self.request(&section.request, upstreams, Some(&input_schema));
         let (response, output_schema) = self.response(section);
+        let operation = match &section.operation {
+            Some(op) => {
+                if section.response.stream {
+                    self.problem(
+                        &op.referenced,
+                        "a tool with operation: reads its answers whole: remove response.stream",
+                    );
+                }
+                Some(self.operation(op, &input_schema))
+            }
+            None => None,
+        };
         let annotations = match &section.annotations {
             Some(a) if a.value.is_object() => a.value.clone(),
             Some(a) => {
@@ -66,6 +69,11 @@ impl Compiler<'_> {
             "description": description,
         });
         mcp_descriptor["inputSchema"] = input_schema;
+        if operation.is_some() {
+            // Revision 2025-11-25: the call may run as a task when the client asks for one.
+            mcp_descriptor["execution"] = json!({ "taskSupport": "optional" });
+        }
+
         if let Some(title) = section.title.as_ref().and_then(|t| self.text(t)) {
             mcp_descriptor["title"] = json!(title);
         }
@@ -85,6 +93,7 @@ impl Compiler<'_> {
             .iter()
             .filter_map(|s| self.text(s))
             .collect();
+        let completions = self.tool_completions(section, &mcp_descriptor["inputSchema"], upstreams);
         Some(Tool {
             name,
             description,
@@ -92,10 +101,49 @@ impl Compiler<'_> {
             request: request?,
             response: response?,
             stream: section.response.stream,
+            operation: operation.map_or(Some(None), |op| op.map(Some))?,
             mcp_descriptor,
             tests,
             required_scopes,
+            completions: completions?,
         })
+    }
+
+    /// A tool's `complete:`: an upstream completion per argument, each a property of its
+    /// input schema.
+    fn tool_completions(
+        &mut self,
+        section: &ToolSection,
+        input_schema: &Value,
+        upstreams: &Upstreams,
+    ) -> Option<Vec<(String, UpstreamCompletion)>> {
+        let Some(complete) = &section.complete else {
+            return Some(Vec::new());
+        };
+        let mut ok = true;
+        let mut compiled = Vec::with_capacity(complete.value.len());
+        for (argument, block) in &complete.value {
+            let declared = input_schema
+                .get("properties")
+                .and_then(|properties| properties.get(argument))
+                .is_some();
+            if !declared {
+                self.problem(
+                    &complete.referenced,
+                    format!(
+                        "complete: '{argument}' is not an argument of tool '{}' (a property of its input_schema)",
+                        section.name.value
+                    ),
+                );
+                ok = false;
+                continue;
+            }
+            match self.completion(block, upstreams) {
+                Some(completion) => compiled.push((argument.clone(), completion)),
+                None => ok = false,
+            }
+        }
+        ok.then_some(compiled)
     }
 
     /// Checks that a schema is a mapping with `type: object`.

@@ -30,16 +30,8 @@ impl Compiler<'_> {
                     && url.query().is_none()
                     && url.fragment().is_none() =>
             {
-                let refused = match url.host() {
-                    Some(url::Host::Ipv4(ip)) => crate::forward::dns::refused_address(ip.into()),
-                    Some(url::Host::Ipv6(ip)) => crate::forward::dns::refused_address(ip.into()),
-                    _ => None,
-                };
-                if let (Some(why), false) = (refused, self.allow_link_local) {
-                    self.problem(
-                        &section.base_url.referenced,
-                        format!("base_url of upstream '{name}' is {why}; set server.allow_link_local_upstreams: true if this is intended"),
-                    );
+                let what = format!("base_url of upstream '{name}'");
+                if self.refuses_literal_host(&url, &section.base_url.referenced, &what) {
                     return None;
                 }
                 Some(url)
@@ -103,10 +95,8 @@ impl Compiler<'_> {
                 headers_by_org.insert(org.clone(), merged);
             }
         }
-        let client = match &section.tls {
-            Some(tls) => self.tls_client(name, tls).map(Some),
-            None => Some(None),
-        };
+        let client = self.upstream_client(name, section);
+        let proxied = section.proxy.is_some() && !self.allow_link_local;
         let auth = match &section.auth {
             Some(auth) => self.upstream_auth(name, auth).map(Some),
             None => Some(None),
@@ -125,6 +115,7 @@ impl Compiler<'_> {
             },
             breaker: CircuitBreaker::new(breaker_failures?, breaker_open_for?),
             client: client?,
+            target_check: proxied.then(crate::forward::dns::TargetCheck::default),
             auth: auth?,
         })
     }

@@ -8,13 +8,14 @@
 
 use super::cancel::Ticket;
 use super::modern::{SERVER_INFO_KEY, supported_versions};
+use super::results::{call_reply, declares_output_schema};
 use super::rpc::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
     notification, rpc_call_error, rpc_error, rpc_result,
 };
 use super::sse::{CallStream, First};
 use super::{LEGACY_VERSIONS, RequestContext};
-use crate::error::{CallError, ErrorCode};
+use crate::error::ErrorCode;
 use crate::gateway::Progress;
 use crate::http::AppState;
 use crate::http::session::Level;
@@ -112,20 +113,29 @@ async fn traced_dispatch(
     params: Value,
 ) -> Reply {
     let meta_trace = crate::trace::TraceContext::from_meta(&params);
-    let span = if crate::telemetry::enabled() {
-        let tool = (method == "tools/call")
-            .then(|| params.get("name").and_then(Value::as_str))
-            .flatten();
-        let span = crate::telemetry::mcp_request(method, tool, &id, &ctx.version, &ctx.caller.id);
-        if let Some(trace) = &meta_trace {
-            crate::telemetry::set_remote_parent(&span, trace);
-        }
-        span
-    } else {
-        tracing::Span::none()
+    if !crate::telemetry::enabled() {
+        // The common case stays as cheap as without tracing: `dispatch` awaited inline.
+        return match meta_trace {
+            None => dispatch(state, ctx, id, method, params).await,
+            context => {
+                let dispatched = Box::pin(dispatch(state, ctx, id, method, params));
+                crate::trace::scope(context, dispatched).await
+            }
+        };
+    }
+    let tool = (method == "tools/call")
+        .then(|| params.get("name").and_then(Value::as_str))
+        .flatten();
+    let span = crate::telemetry::mcp_request(method, tool, &id, &ctx.version, &ctx.caller.id);
+    if let Some(trace) = &meta_trace {
+        crate::telemetry::set_remote_parent(&span, trace);
+    }
+    let dispatched = Box::pin(dispatch(state, ctx, id, method, params)).instrument(span.clone());
+    let scoped = match meta_trace {
+        None => dispatched.await,
+        context => crate::trace::scope(context, dispatched).await,
     };
-    let dispatched = dispatch(state, ctx, id, method, params).instrument(span.clone());
-    match crate::trace::scope_if(meta_trace, dispatched).await {
+    match scoped {
         Reply::Message(message) => {
             if let Some(code) = message.pointer("/error/code").and_then(Value::as_i64) {
                 let error_type = message
@@ -136,10 +146,8 @@ async fn traced_dispatch(
             }
             Reply::Message(message)
         }
-        Reply::Stream(body) if !span.is_none() => {
-            Reply::Stream(Box::pin(crate::telemetry::keep_open(span, body)))
-        }
-        other => other,
+        Reply::Stream(body) => Reply::Stream(Box::pin(crate::telemetry::keep_open(span, body))),
+        cancelled @ Reply::Cancelled => cancelled,
     }
 }
 
@@ -174,11 +182,20 @@ async fn dispatch(
         (_, "tools/list") => list_tools(state, ctx, id, &params),
         (_, "tools/call") => return call_tool(state, ctx, id, params).await,
         (_, "resources/list") => list_resources(state, ctx, id, &params),
+        (_, "prompts/list") => super::prompts::list_prompts(state, ctx, id, &params),
+        (_, "prompts/get") => super::prompts::get_prompt(state, ctx, id, &params),
+        (_, "completion/complete") => super::complete::complete(state, ctx, id, &params).await,
         (_, "resources/templates/list") => list_resource_templates(state, ctx, id, &params),
         (_, "resources/read") => return read_resource(state, ctx, id, &params).await,
         (false, "initialize") => initialize(state, ctx, id, &params),
         (false, "ping") => rpc_result(id, json!({})),
         (false, "logging/setLevel") => set_level(state, ctx, id, &params),
+        (false, "tasks/get" | "tasks/result" | "tasks/cancel") if super::tasks::enabled(ctx) => {
+            super::tasks::answer(state, ctx, id, method, &params).await
+        }
+        (true, "tasks/get" | "tasks/update" | "tasks/cancel") => {
+            super::tasks::answer_extension(state, ctx, id, method, &params).await
+        }
         (true, "server/discover") => discover(state, id),
         (true, "subscriptions/listen") => return listen(state, ctx, id, &params),
         _ => rpc_error(
@@ -202,7 +219,13 @@ fn server_info() -> Value {
 
 /// What this server offers (the same in both eras).
 fn capabilities() -> Value {
-    json!({ "tools": { "listChanged": true }, "resources": {}, "logging": {} })
+    json!({
+        "tools": { "listChanged": true },
+        "prompts": { "listChanged": true },
+        "completions": {},
+        "resources": {},
+        "logging": {},
+    })
 }
 
 fn instructions(state: &AppState) -> String {
@@ -229,7 +252,12 @@ pub fn complete(modern: bool, mut reply: Value) -> Value {
 /// on an open gateway (everyone sees the same) and `private` behind authentication (the
 /// tool list depends on the caller); resource contents are always `private`. Nothing is
 /// cached for long (`ttlMs: 0`): a reload may change any of it at any time.
-fn cache_hints(ctx: &RequestContext, state: &AppState, reply: &mut Value, per_caller: bool) {
+pub(super) fn cache_hints(
+    ctx: &RequestContext,
+    state: &AppState,
+    reply: &mut Value,
+    per_caller: bool,
+) {
     if !ctx.modern {
         return;
     }
@@ -262,11 +290,15 @@ fn initialize(state: &AppState, ctx: &mut RequestContext, id: Value, params: &Va
         version,
         &ctx.caller.id,
     ));
+    let mut capabilities = capabilities();
+    if version == super::tasks::TASKS_VERSION {
+        capabilities["tasks"] = super::tasks::capability();
+    }
     rpc_result(
         id,
         json!({
             "protocolVersion": version,
-            "capabilities": capabilities(),
+            "capabilities": capabilities,
             "serverInfo": server_info(),
             "instructions": instructions(state),
         }),
@@ -275,11 +307,13 @@ fn initialize(state: &AppState, ctx: &mut RequestContext, id: Value, params: &Va
 
 /// `server/discover` (2026-07-28): the versions, capabilities and identity of the server.
 fn discover(state: &AppState, id: Value) -> Value {
+    let mut capabilities = capabilities();
+    capabilities["extensions"] = super::tasks::extension_capability();
     rpc_result(
         id,
         json!({
             "supportedVersions": supported_versions(),
-            "capabilities": capabilities(),
+            "capabilities": capabilities,
             "instructions": instructions(state),
             "ttlMs": 0,
             "cacheScope": "public",
@@ -328,7 +362,13 @@ fn decode_cursor(params: &Value) -> Result<usize, ()> {
 
 /// One page of `items` starting at the request's cursor, as `{key: [...], nextCursor?}`.
 /// Only the page's items are copied, however many there are in all.
-fn page(id: Value, params: &Value, key: &str, items: Vec<&Value>, page_size: usize) -> Value {
+pub(super) fn page(
+    id: Value,
+    params: &Value,
+    key: &str,
+    items: Vec<&Value>,
+    page_size: usize,
+) -> Value {
     let Ok(offset) = decode_cursor(params) else {
         return rpc_error(
             id,
@@ -397,7 +437,7 @@ fn list_resource_templates(
 }
 
 /// `subscriptions/listen` (2026-07-28): an SSE stream of the change notifications the client
-/// opted in to. Only `toolsListChanged` is offered (tool lists change on reload).
+/// opted in to: `toolsListChanged` and `promptsListChanged` (both lists change on reload).
 fn listen(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> Reply {
     if !ctx.accepts_sse {
         return Reply::Message(rpc_error(
@@ -407,13 +447,21 @@ fn listen(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> 
             ErrorCode::InvalidRequest,
         ));
     }
-    let wanted = params
-        .pointer("/notifications/toolsListChanged")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
+    // Task status notifications are not offered (`taskIds` is never acknowledged), but the
+    // extension says a client asking for them without declaring it gets -32021.
+    if params.pointer("/notifications/taskIds").is_some() && !ctx.tasks_extension {
+        return Reply::Message(super::tasks::missing_extension(id));
+    }
+    let wanted = |key: &str| {
+        params
+            .pointer(&format!("/notifications/{key}"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false)
+    };
     Reply::Stream(Box::pin(super::sse::listen(
         id,
-        wanted,
+        wanted("toolsListChanged"),
+        wanted("promptsListChanged"),
         state.reload.subscribe(),
         state.drain_watch(),
     )))
@@ -427,18 +475,35 @@ fn progress_token(params: &Value) -> Option<Value> {
         .cloned()
 }
 
-/// `notifications/progress` for one line of a streamed answer: `progress` counts the lines,
-/// `message` quotes the line (cut to 200 characters).
+/// `notifications/progress` for one line of a streamed answer (`progress` counts the lines,
+/// `message` quotes the line, cut to 200 characters) or for a long-running job's status
+/// (`progress` the job's percentage out of `total: 100`, or the polls so far when the job
+/// reports none).
 fn progress_notification(token: &Value, progress: Progress<'_>) -> Value {
-    let text = String::from_utf8_lossy(progress.line);
-    let mut message: String = text.chars().take(PROGRESS_MESSAGE_CHARS).collect();
-    if message.len() < text.len() {
-        message.push('…');
-    }
-    notification(
-        "notifications/progress",
-        json!({ "progressToken": token, "progress": progress.lines, "message": message }),
-    )
+    let params = match progress {
+        Progress::Line { lines, line } => {
+            let text = String::from_utf8_lossy(line);
+            let mut message: String = text.chars().take(PROGRESS_MESSAGE_CHARS).collect();
+            if message.len() < text.len() {
+                message.push('…');
+            }
+            json!({ "progressToken": token, "progress": lines, "message": message })
+        }
+        Progress::Job(job) => match job.percent {
+            Some(percent) => json!({
+                "progressToken": token,
+                "progress": percent,
+                "total": 100,
+                "message": format!("job {percent}% done ({} status requests)", job.polls),
+            }),
+            None => json!({
+                "progressToken": token,
+                "progress": job.polls,
+                "message": format!("job running ({} status requests)", job.polls),
+            }),
+        },
+    };
+    notification("notifications/progress", params)
 }
 
 async fn call_tool(
@@ -460,6 +525,9 @@ async fn call_tool(
         ));
     };
     let arguments = params.get_mut("arguments").map(Value::take);
+    if super::tasks::wanted(state, ctx, &name, &params) {
+        return Reply::Message(super::tasks::create(state, ctx, id, &name, arguments).await);
+    }
     let (registration, ticket) = state.in_flight.register(&ctx.scope(), &id);
     match progress_token(&params).filter(|_| ctx.accepts_sse) {
         Some(token) => {
@@ -493,7 +561,7 @@ async fn call_tool(
             match outcome {
                 Ok(outcome) => {
                     let schema = declares_output_schema(state, &name);
-                    Reply::Message(complete(ctx.modern, call_reply(id, outcome, schema)))
+                    Reply::Message(complete(ctx.modern, call_reply(id, &name, outcome, schema)))
                 }
                 Err(_) => Reply::Cancelled,
             }
@@ -565,68 +633,8 @@ impl StreamedCall {
             let _ = events.send(log).await;
         }
         let schema = declares_output_schema(&state, &name);
-        Some(complete(modern, call_reply(id, outcome, schema)))
+        Some(complete(modern, call_reply(id, &name, outcome, schema)))
     }
-}
-
-/// Whether the tool declares an `outputSchema` (then every `structuredContent` must match it).
-fn declares_output_schema(state: &AppState, name: &str) -> bool {
-    state
-        .gateway
-        .config()
-        .tool(name)
-        .is_some_and(|tool| tool.mcp_descriptor.get("outputSchema").is_some())
-}
-
-/// The JSON-RPC reply to a `tools/call`: a result, an `isError` result for problems the model
-/// can act on, or a protocol error. For a tool with an output schema, an error result carries
-/// no `structuredContent` (clients check it against the schema even on errors); its text
-/// still names the code.
-fn call_reply(id: Value, outcome: Result<ToolResult, CallError>, output_schema: bool) -> Value {
-    match outcome {
-        Ok(result) => rpc_result(id, tool_result(result)),
-        Err(error) if error.code == ErrorCode::ToolNotFound => {
-            rpc_call_error(id, INVALID_PARAMS, &error)
-        }
-        Err(error) if error.code == ErrorCode::InternalError => {
-            rpc_call_error(id, INTERNAL_ERROR, &error)
-        }
-        Err(error) => {
-            let mut result = tool_error(&error);
-            if output_schema && let Some(fields) = result.as_object_mut() {
-                fields.remove("structuredContent");
-            }
-            rpc_result(id, result)
-        }
-    }
-}
-
-/// A successful `CallToolResult`: the text block, and objects as `structuredContent`.
-fn tool_result(result: ToolResult) -> Value {
-    // Built by moving the parts in: `json!` would copy the text and the structured value.
-    let mut block = serde_json::Map::with_capacity(2);
-    block.insert("type".into(), Value::String("text".into()));
-    block.insert("text".into(), Value::String(result.text));
-    let mut out = serde_json::Map::with_capacity(3);
-    out.insert("content".into(), Value::Array(vec![Value::Object(block)]));
-    out.insert("isError".into(), Value::Bool(false));
-    if result.value.is_object() {
-        out.insert("structuredContent".into(), result.value);
-    }
-    Value::Object(out)
-}
-
-/// A failed call the model can act on: `isError: true` with the code in `structuredContent`.
-fn tool_error(error: &CallError) -> Value {
-    let mut text = format!("{} ({})", error.message, error.code.as_str());
-    if let Some(wait) = error.retry_after {
-        text.push_str(&format!(": retry after {} ms", wait.as_millis()));
-    }
-    json!({
-        "content": [ { "type": "text", "text": text } ],
-        "structuredContent": { "error": error.body() },
-        "isError": true,
-    })
 }
 
 async fn read_resource(
@@ -663,6 +671,15 @@ async fn read_resource(
     drop(ticket);
     let mut reply = match outcome {
         Err(_) => return Reply::Cancelled,
+        Ok(Ok((
+            _,
+            ToolResult {
+                media: Some(media), ..
+            },
+        ))) => rpc_result(
+            id,
+            json!({ "contents": [ { "uri": uri, "mimeType": media.mime_type, "blob": media.data } ] }),
+        ),
         Ok(Ok((mime_type, content))) => rpc_result(
             id,
             json!({ "contents": [ { "uri": uri, "mimeType": mime_type, "text": content.text } ] }),

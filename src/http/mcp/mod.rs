@@ -11,10 +11,14 @@
 //! wire behaviour in full.
 
 pub(super) mod cancel;
+mod complete;
 mod methods;
 mod modern;
+mod prompts;
+mod results;
 mod rpc;
 mod sse;
+mod tasks;
 
 use super::auth::authenticate;
 use super::observe::request_id;
@@ -53,6 +57,8 @@ pub struct RequestContext {
     pub accepts_sse: bool,
     /// The lowest level of `notifications/message` the client wants, if it said.
     pub log_level: Option<Level>,
+    /// Whether the request's client capabilities declare the tasks extension (2026-07-28).
+    pub tasks_extension: bool,
 }
 
 impl RequestContext {
@@ -133,6 +139,7 @@ pub async fn post(
         request_id: request_id(&req),
         accepts_sse: accepts_sse(&req),
         log_level: None,
+        tasks_extension: false,
     };
     if modern::is_modern(&req, &message) {
         ctx.modern = true;
@@ -318,6 +325,7 @@ async fn post_modern(
             };
             ctx.version = envelope.version;
             ctx.log_level = envelope.log_level;
+            ctx.tasks_extension = tasks::declared(&params);
             if method == "tools/call"
                 && let Some(name) = params.get("name").and_then(Value::as_str)
             {

@@ -202,6 +202,7 @@ pub fn check(req: &HttpRequest, method: &str, params: &Value) -> Result<Envelope
     let name_key = match method {
         "tools/call" | "prompts/get" => Some("name"),
         "resources/read" => Some("uri"),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => Some("taskId"),
         _ => None,
     };
     if let Some(key) = name_key

@@ -19,6 +19,8 @@ pub const RESOURCE_NOT_FOUND: i64 = -32002;
 pub const HEADER_MISMATCH: i64 = -32020;
 /// The request's protocol version is not served (MCP 2026-07-28).
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
+/// The request needs a client capability it did not declare (MCP 2026-07-28).
+pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 
 /// The HTTP status of a JSON-RPC error in the 2026-07-28 revision (the table of its
 /// Streamable HTTP transport): malformed, invalid or mismatched requests are 400, an unknown

@@ -1,5 +1,6 @@
 //! The `GET /mcp` event stream.
 
+use crate::reload::ListChange;
 use actix_web::web::Bytes;
 use futures_util::Stream;
 use std::time::Duration;
@@ -9,16 +10,18 @@ use tokio::sync::watch;
 /// How often a keep-alive comment is sent, so that proxies keep the stream open.
 const KEEP_ALIVE: Duration = Duration::from_secs(25);
 const LIST_CHANGED: &str = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/tools/list_changed\"}\n\n";
+const PROMPTS_CHANGED: &str = "event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/prompts/list_changed\"}\n\n";
 
 /// Resolves once shutdown began (`draining` turned `true`, or its sender is gone).
 async fn drain_started(draining: &mut watch::Receiver<bool>) {
     let _ = draining.wait_for(|draining| *draining).await;
 }
 
-/// SSE bytes: an opening comment, then one `list_changed` notification per tool-list change,
-/// until shutdown begins (`draining`): the stream then ends.
+/// SSE bytes: an opening comment, then one `list_changed` notification per tool-list or
+/// prompt-list change (both after missed changes), until shutdown begins (`draining`): the
+/// stream then ends.
 pub fn notifications(
-    changes: broadcast::Receiver<()>,
+    changes: broadcast::Receiver<ListChange>,
     draining: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let opening =
@@ -30,7 +33,9 @@ pub fn notifications(
                 biased;
                 () = drain_started(&mut draining) => return None,
                 change = changes.recv() => match change {
-                    Ok(()) | Err(RecvError::Lagged(_)) => Bytes::from_static(LIST_CHANGED.as_bytes()),
+                    Ok(ListChange::Tools) => Bytes::from_static(LIST_CHANGED.as_bytes()),
+                    Ok(ListChange::Prompts) => Bytes::from_static(PROMPTS_CHANGED.as_bytes()),
+                    Err(RecvError::Lagged(_)) => Bytes::from(format!("{LIST_CHANGED}{PROMPTS_CHANGED}")),
                     Err(RecvError::Closed) => return None,
                 },
                 () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),
@@ -183,7 +188,8 @@ impl CallStream {
 pub fn listen(
     id: serde_json::Value,
     tools_list_changed: bool,
-    changes: broadcast::Receiver<()>,
+    prompts_list_changed: bool,
+    changes: broadcast::Receiver<ListChange>,
     draining: watch::Receiver<bool>,
 ) -> impl Stream<Item = Result<Bytes, actix_web::Error>> {
     let meta = serde_json::json!({ "io.modelcontextprotocol/subscriptionId": id });
@@ -191,12 +197,19 @@ pub fn listen(
     if tools_list_changed {
         honoured.insert("toolsListChanged".into(), serde_json::Value::Bool(true));
     }
+    if prompts_list_changed {
+        honoured.insert("promptsListChanged".into(), serde_json::Value::Bool(true));
+    }
     let ack = super::rpc::notification(
         "notifications/subscriptions/acknowledged",
         serde_json::json!({ "notifications": honoured, "_meta": meta }),
     );
     let changed = event(&super::rpc::notification(
-        "notifications/tools/list_changed",
+        ListChange::Tools.method(),
+        serde_json::json!({ "_meta": meta }),
+    ));
+    let prompts_changed = event(&super::rpc::notification(
+        ListChange::Prompts.method(),
         serde_json::json!({ "_meta": meta }),
     ));
     let opening = futures_util::stream::once(async move { Ok(event(&ack)) });
@@ -204,15 +217,17 @@ pub fn listen(
         (changes, draining),
         move |(mut changes, mut draining)| {
             let changed = changed.clone();
+            let prompts_changed = prompts_changed.clone();
             async move {
                 loop {
                     let chunk = tokio::select! {
                         biased;
                         () = drain_started(&mut draining) => return None,
                         change = changes.recv() => match change {
-                            Ok(()) | Err(RecvError::Lagged(_)) if tools_list_changed => changed,
+                            Ok(ListChange::Tools) | Err(RecvError::Lagged(_)) if tools_list_changed => changed,
+                            Ok(ListChange::Prompts) if prompts_list_changed => prompts_changed,
                             // Not asked for: the server MUST NOT send it.
-                            Ok(()) | Err(RecvError::Lagged(_)) => continue,
+                            Ok(_) | Err(RecvError::Lagged(_)) => continue,
                             Err(RecvError::Closed) => return None,
                         },
                         () = tokio::time::sleep(KEEP_ALIVE) => Bytes::from_static(b": keep-alive\n\n"),

@@ -1,6 +1,7 @@
 //! What the demo APIs share: the JSON error type, the HTTP server with its bearer-token check,
 //! request helpers, dates and a deterministic random generator.
 
+pub(crate) mod oauth;
 pub(crate) mod params;
 pub(crate) mod rng;
 pub(crate) mod time;
@@ -8,13 +9,14 @@ pub(crate) mod time;
 use std::borrow::Cow;
 use std::fmt;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServerHandle, Service, ServiceResponse};
 use actix_web::http::{StatusCode, header};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, ResponseError, web};
 use serde_json::json;
+
+use oauth::Guard;
 
 /// An error answered as `{"error":{"code","message","field"?}}`.
 #[derive(Debug)]
@@ -130,21 +132,21 @@ pub(crate) fn error_handlers(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Whether the request may pass: `/health` always, everything else with the right token.
-fn authorized(req: &actix_web::dev::ServiceRequest, token: Option<&str>) -> bool {
-    let Some(token) = token else { return true };
-    if req.path() == "/health" {
+/// Whether the request may pass: `/health` and the token endpoint always, everything else
+/// with a token `guard` accepts.
+fn authorized(req: &actix_web::dev::ServiceRequest, guard: &Guard) -> bool {
+    if guard.open() || req.path() == "/health" || req.path() == oauth::TOKEN_PATH {
         return true;
     }
     req.headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
-        .is_some_and(|given| constant_time_eq(given.trim().as_bytes(), token.as_bytes()))
+        .is_some_and(|given| guard.accepts(given.trim()))
 }
 
 /// Compares two byte strings without stopping at the first difference.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+pub(crate) fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
@@ -164,25 +166,25 @@ fn unauthorized(realm: &str) -> HttpResponse {
 
 /// Binds one demo API on `addr`, spawns it in the current tokio runtime and returns its address
 /// and handle. `configure` registers the routes and app data; every request except `/health`
-/// needs `Authorization: Bearer <token>` when `token` is set.
+/// and the token endpoint needs `Authorization: Bearer <token>` with a token `guard` accepts,
+/// unless the guard is open.
 pub(crate) fn start_server<F>(
     addr: &str,
-    token: Option<String>,
+    guard: Guard,
     realm: &'static str,
     configure: F,
 ) -> std::io::Result<(SocketAddr, ServerHandle)>
 where
     F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
 {
-    let token: Option<Arc<str>> = token.map(Arc::from);
     let server = HttpServer::new(move || {
-        let token = token.clone();
+        let guard = guard.clone();
         App::new()
             .configure(error_handlers)
             .configure(configure.clone())
             .default_service(web::to(route_not_found))
             .wrap_fn(move |req, srv| {
-                let outcome = if authorized(&req, token.as_deref()) {
+                let outcome = if authorized(&req, &guard) {
                     Ok(srv.call(req))
                 } else {
                     Err(req.into_parts().0)

@@ -10,6 +10,7 @@ use actix_web::dev::ServerHandle;
 use actix_web::web;
 
 use crate::CrmOptions;
+use crate::common::oauth::{self, Guard, Issuer};
 use crate::common::{self, resource};
 use data::Store;
 
@@ -60,8 +61,19 @@ pub(crate) fn start(
     let state = AppState {
         store: Arc::new(Mutex::new(Store::generate())),
     };
-    common::start_server(addr, options.token, "demo-crm", move |cfg| {
+    let mut guard = Guard::from(options.token);
+    let issuer = options
+        .oauth_client
+        .map(|client| Arc::new(Issuer::new(client)));
+    if let Some(issuer) = &issuer {
+        guard = guard.with_issuer(issuer.clone());
+    }
+    common::start_server(addr, guard, "demo-crm", move |cfg| {
         cfg.app_data(web::Data::new(state.clone()));
+        if let Some(issuer) = &issuer {
+            cfg.app_data(web::Data::from(issuer.clone()))
+                .service(resource(oauth::TOKEN_PATH).route(web::post().to(oauth::token_endpoint)));
+        }
         routes(cfg);
     })
 }

@@ -1,6 +1,7 @@
 //! The demo data warehouse: sample sales data in SQLite, queried with read-only SQL.
 
 mod data;
+mod exports;
 mod handlers;
 mod query;
 mod schema;
@@ -98,6 +99,8 @@ pub(crate) struct AppState {
     pub(crate) pool: Pool,
     /// The longest a query may run, and its default time limit.
     pub(crate) max_query_time: Duration,
+    /// The asynchronous export jobs.
+    pub(crate) exports: exports::Exports,
 }
 
 /// Registers every route on `cfg`.
@@ -106,7 +109,14 @@ fn routes(cfg: &mut web::ServiceConfig) {
         .service(resource("/tables").route(web::get().to(handlers::list_tables)))
         .service(resource("/tables/{name}").route(web::get().to(handlers::get_table)))
         .service(resource("/query").route(web::post().to(handlers::query)))
-        .service(resource("/export").route(web::post().to(handlers::export)));
+        .service(resource("/export").route(web::post().to(handlers::export)))
+        .service(resource("/exports").route(web::post().to(exports::start)))
+        .service(
+            resource("/exports/{id}")
+                .route(web::get().to(exports::status))
+                .route(web::delete().to(exports::cancel)),
+        )
+        .service(resource("/exports/{id}/result").route(web::get().to(exports::result)));
 }
 
 /// Builds the data, binds the warehouse on `addr`, spawns it and returns its address and handle.
@@ -123,8 +133,9 @@ pub(crate) fn start(
     let state = web::Data::new(AppState {
         pool,
         max_query_time,
+        exports: exports::Exports::default(),
     });
-    common::start_server(addr, options.token, "demo-warehouse", move |cfg| {
+    common::start_server(addr, options.token.into(), "demo-warehouse", move |cfg| {
         cfg.app_data(state.clone());
         routes(cfg);
     })

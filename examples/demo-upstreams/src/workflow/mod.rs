@@ -49,7 +49,7 @@ pub(crate) fn start(
         store: runs::Store::new(),
         step_time: options.step_time,
     });
-    common::start_server(addr, options.token, "demo-workflow", move |cfg| {
+    common::start_server(addr, options.token.into(), "demo-workflow", move |cfg| {
         cfg.app_data(state.clone());
         routes(cfg);
     })
