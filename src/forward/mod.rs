@@ -69,6 +69,10 @@ enum Failure {
     Tls(String),
     /// The request or the answer broke off.
     Broken,
+    /// The connection closed before any byte of an answer: typically a pooled keep-alive
+    /// connection the upstream closed as the request went out. Sent again like `Connect`
+    /// (idempotent methods only), since the upstream never answered it.
+    ClosedBeforeAnswer,
     /// No answer within the time left.
     Timeout,
     /// The answer was larger than `max_response_bytes`.
@@ -82,7 +86,7 @@ enum Failure {
 impl Failure {
     fn retryable(&self) -> bool {
         match self {
-            Self::Connect => true,
+            Self::Connect | Self::ClosedBeforeAnswer => true,
             Self::Status(answer) => crate::resilience::retryable_status(answer.status),
             _ => false,
         }
@@ -118,7 +122,7 @@ impl Failure {
                 format!("TLS handshake with upstream '{name}' failed: {reason}"),
             )
             .with_details(json!({ "upstream": name, "tls": reason })),
-            Self::Broken => CallError::new(
+            Self::Broken | Self::ClosedBeforeAnswer => CallError::new(
                 ErrorCode::UpstreamError,
                 format!("upstream '{name}' broke off the exchange"),
             )
@@ -358,6 +362,8 @@ impl Forwarder {
                 Failure::Tls(reason)
             } else if e.is_connect() {
                 Failure::Connect
+            } else if closed_before_answer(&e) {
+                Failure::ClosedBeforeAnswer
             } else {
                 Failure::Broken
             }
@@ -418,6 +424,22 @@ impl Forwarder {
             Err(Failure::Status(answer))
         }
     }
+}
+
+/// Whether `error` says the connection closed before the answer's head was complete
+/// (hyper's "connection closed before message completed").
+fn closed_before_answer(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if error
+            .downcast_ref::<hyper::Error>()
+            .is_some_and(hyper::Error::is_incomplete_message)
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 /// A successful upstream answer.
