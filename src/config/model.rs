@@ -80,10 +80,11 @@ pub struct ConfigFile {
     pub upstreams: BTreeMap<String, Spanned<UpstreamSection>>,
     /// The tools the gateway serves, in listing order. A reload that would leave no tool at
     /// all is refused unless a file says `tools: []` (an empty or comment-only file is far
-    /// more likely a mistake than a wish to serve nothing).
+    /// more likely a mistake than a wish to serve nothing). Each entry is boxed, so the list
+    /// holds exactly what each tool has (no spare capacity of large entries).
     #[serde(default)]
     #[schemars(with = "Vec<ToolSection>")]
-    pub tools: Option<Vec<Spanned<ToolSection>>>,
+    pub tools: Option<Vec<Spanned<Box<ToolSection>>>>,
     /// Read-only data exposed as MCP resources.
     #[serde(default)]
     #[schemars(with = "Vec<ResourceSection>")]
@@ -368,7 +369,8 @@ pub struct IdentityAssertionSection {
     pub key_id: Option<Text>,
 }
 
-/// One entry of `tools:`.
+/// One entry of `tools:`. The large sections few tools have (`operation`, `complete`) are
+/// boxed: a generated config holds tens of thousands of entries, all in memory at once.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolSection {
@@ -405,12 +407,12 @@ pub struct ToolSection {
     /// `Location`) only starts it; the gateway polls until it is done and answers with the
     /// final result, as one tool call (or as an MCP task where the client asks for one).
     #[schemars(with = "Option<OperationSection>")]
-    pub operation: Option<Spanned<OperationSection>>,
+    pub operation: Option<Box<Spanned<OperationSection>>>,
     /// Suggestions for `completion/complete` from an upstream call, by argument (a property
     /// of `input_schema`), e.g. `{ customer_id: { request: …, pick: /ids } }`; other
     /// arguments are completed from their schema's `enum`.
     #[schemars(with = "Option<BTreeMap<String, CompleteSection>>")]
-    pub complete: Option<Spanned<IndexMap<String, CompleteSection>>>,
+    pub complete: Option<Box<Spanned<IndexMap<String, CompleteSection>>>>,
     /// Examples checked by `toolgate test` without sending anything.
     #[serde(default)]
     #[schemars(with = "Vec<ToolTestSection>")]

@@ -29,7 +29,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// Compiles the sources (main file first) into a runtime config, or every problem found.
-pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
+pub fn compile(mut sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig, ConfigError> {
     let mut compiler = Compiler {
         env,
         allow_link_local: false,
@@ -40,7 +40,7 @@ pub fn compile(sources: Vec<Source>, env: EnvLookup<'_>) -> Result<RuntimeConfig
         schemas: crate::validate::SchemaCache::default(),
         warnings: Vec::new(),
     };
-    let mut config = compiler.run(&sources);
+    let mut config = compiler.run(&mut sources);
     config.warnings = std::mem::take(&mut compiler.warnings);
     if compiler.problems.is_empty() {
         Ok(config)
@@ -87,7 +87,8 @@ struct Catalogue {
 }
 
 impl Compiler<'_> {
-    fn run(&mut self, sources: &[Source]) -> RuntimeConfig {
+    /// Compiles the sources; their tool sections are consumed (moved into the tools).
+    fn run(&mut self, sources: &mut [Source]) -> RuntimeConfig {
         let main = &sources[0];
         self.file = main.name.clone();
         let admin_key = self.admin_key(main.file.admin.as_ref());
@@ -98,16 +99,21 @@ impl Compiler<'_> {
         self.jwt_callers = auth.jwt.is_some();
         self.derive_session_secret(&mut server, &auth);
         let upstreams = self.upstreams(sources);
+        let protect_metrics = admin_key.is_some()
+            && main
+                .file
+                .admin
+                .as_ref()
+                .is_some_and(|a| a.value.protect_metrics);
+        let telemetry = self.telemetry(main.file.telemetry.as_ref().map(|t| &t.value));
+        let no_tools_on_purpose = sources
+            .iter()
+            .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty));
         let catalogue = self.catalogue(sources, &upstreams, &mut limits);
         RuntimeConfig {
             jwks: jwks(&upstreams.compiled),
             server,
-            protect_metrics: admin_key.is_some()
-                && main
-                    .file
-                    .admin
-                    .as_ref()
-                    .is_some_and(|a| a.value.protect_metrics),
+            protect_metrics,
             admin_key,
             auth,
             resource_metadata,
@@ -119,12 +125,10 @@ impl Compiler<'_> {
             resource_templates: catalogue.resource_templates,
             prompts: catalogue.prompts,
             version: version(sources),
-            no_tools_on_purpose: sources
-                .iter()
-                .any(|s| s.file.tools.as_ref().is_some_and(Vec::is_empty)),
+            no_tools_on_purpose,
             sources: sources.iter().filter_map(|s| s.path.clone()).collect(),
             warnings: Vec::new(),
-            telemetry: self.telemetry(main.file.telemetry.as_ref().map(|t| &t.value)),
+            telemetry,
         }
     }
 
@@ -156,10 +160,12 @@ impl Compiler<'_> {
     }
 
     /// Every source's tools (with their per-tool rate limits), resources and resource
-    /// templates; a name or URI defined twice is a problem.
+    /// templates; a name or URI defined twice is a problem. Each tool section is moved into
+    /// its tool and freed once compiled: the parsed file and the compiled tools of a large
+    /// config are never both whole in memory.
     fn catalogue(
         &mut self,
-        sources: &[Source],
+        sources: &mut [Source],
         upstreams: &Upstreams,
         limits: &mut crate::limit::RateLimits,
     ) -> Catalogue {
@@ -168,7 +174,7 @@ impl Compiler<'_> {
         let mut prompt_names = HashSet::new();
         for source in sources {
             self.file = source.name.clone();
-            for section in source.file.tools.iter().flatten() {
+            for section in source.file.tools.take().into_iter().flatten() {
                 let name = &section.value.name;
                 if !tool_names.insert(name.value.clone()) {
                     self.problem(
@@ -185,7 +191,7 @@ impl Compiler<'_> {
                         .tools
                         .insert(name.value.clone(), crate::limit::Limit::new(scope, rate));
                 }
-                if let Some(tool) = self.tool(&section.value, upstreams) {
+                if let Some(tool) = self.tool(*section.value, upstreams) {
                     catalogue
                         .tool_index
                         .insert(tool.name.clone(), catalogue.tools.len());

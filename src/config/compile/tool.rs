@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use serde_saphyr::Spanned;
 
 impl Compiler<'_> {
-    pub(super) fn tool(&mut self, section: &ToolSection, upstreams: &Upstreams) -> Option<Tool> {
+    /// Compiles one tool; the section is consumed (its input schema moves into the tool).
+    pub(super) fn tool(&mut self, mut section: ToolSection, upstreams: &Upstreams) -> Option<Tool> {
         let name = section.name.value.clone();
         self.check_name(&section.name, "tool");
         let description = self.text(&section.description).unwrap_or_default();
@@ -21,27 +22,25 @@ impl Compiler<'_> {
                 format!("tool '{name}' needs a description"),
             );
         }
-        let input_schema = match &section.input_schema {
+        let schema_at = section.input_schema.as_ref().map(|s| s.referenced);
+        let input_schema = match section.input_schema.take() {
             Some(schema) => {
-                self.object_schema(schema, "input_schema");
-                self.warn_unknown_formats(schema, "input_schema");
-                schema.value.clone()
+                self.object_schema(&schema, "input_schema");
+                self.warn_unknown_formats(&schema, "input_schema");
+                schema.value
             }
             None => json!({ "type": "object", "additionalProperties": false }),
         };
         let validator = match self.schemas.compile(&input_schema) {
             Ok(v) => Some(v),
             Err(message) => {
-                let at = section
-                    .input_schema
-                    .as_ref()
-                    .map_or(section.name.referenced, |s| s.referenced);
+                let at = schema_at.unwrap_or(section.name.referenced);
                 self.problem(&at, format!("input_schema: {message}"));
                 None
             }
         };
         let request = self.request(&section.request, upstreams, Some(&input_schema));
-        let (response, output_schema) = self.response(section);
+        let (response, output_schema) = self.response(&section);
         let operation = match &section.operation {
             Some(op) => {
                 if section.response.stream {
@@ -93,7 +92,8 @@ impl Compiler<'_> {
             .iter()
             .filter_map(|s| self.text(s))
             .collect();
-        let completions = self.tool_completions(section, &mcp_descriptor["inputSchema"], upstreams);
+        let completions =
+            self.tool_completions(&section, &mcp_descriptor["inputSchema"], upstreams);
         Some(Tool {
             name,
             description,
