@@ -80,8 +80,8 @@ pub struct ConfigFile {
     pub upstreams: BTreeMap<String, Spanned<UpstreamSection>>,
     /// The tools the gateway serves, in listing order. A reload that would leave no tool at
     /// all is refused unless a file says `tools: []` (an empty or comment-only file is far
-    /// more likely a mistake than a wish to serve nothing). Each entry is boxed, so the list
-    /// holds exactly what each tool has (no spare capacity of large entries).
+    /// more likely a mistake than a wish to serve nothing).
+    // Each entry is boxed, so the list's spare capacity costs a pointer, not a whole entry.
     #[serde(default)]
     #[schemars(with = "Vec<ToolSection>")]
     pub tools: Option<Vec<Spanned<Box<ToolSection>>>>,
@@ -369,8 +369,9 @@ pub struct IdentityAssertionSection {
     pub key_id: Option<Text>,
 }
 
-/// One entry of `tools:`. The large sections few tools have (`operation`, `complete`) are
-/// boxed: a generated config holds tens of thousands of entries, all in memory at once.
+/// One entry of `tools:`.
+// The large sections few tools have (`operation`, `complete`) are boxed: a generated config
+// holds tens of thousands of entries, all in memory at once.
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ToolSection {
