@@ -1,8 +1,10 @@
 //! Shaping an upstream answer into the tool result: pick, output check, size cap.
 
 mod body;
+mod json;
 
 pub use body::{Body, Media, MediaKind, read_body};
+pub use json::{ResultJson, compact_json};
 
 use crate::error::{CallError, ErrorCode};
 use crate::forward::UpstreamAnswer;
@@ -34,7 +36,7 @@ pub struct ResponseShape {
 pub struct ToolResult {
     /// The result as JSON (a string for text answers, the cut text when the result was cut
     /// and the tool declares no output schema, [`Media::value`] for a binary answer).
-    pub value: Value,
+    pub value: ResultJson,
     /// The result as text for the model: the string itself, or compact JSON
     /// ([`Media::summary`] for a binary answer).
     pub text: String,
@@ -48,7 +50,7 @@ impl ToolResult {
     /// A result holding a binary answer.
     pub fn binary(media: Media) -> Self {
         Self {
-            value: media.value(),
+            value: media.value().into(),
             text: media.summary(),
             truncated: false,
             media: Some(media),
@@ -61,6 +63,9 @@ impl ResponseShape {
     /// [`read_body`]) is kept whole: `max_bytes` caps its size before it is encoded, and a tool
     /// with a `pick` or an `output_schema` expects JSON, so a binary answer fails it.
     pub fn shape(&self, answer: &UpstreamAnswer) -> Result<ToolResult, CallError> {
+        if let Some(result) = self.pass_through(answer) {
+            return Ok(result);
+        }
         let shaped = match read_body(answer, self.max_bytes) {
             Ok(Body::Json(value)) => self.shape_value(value),
             Ok(Body::Text(text)) => self.shape_value(Value::String(text)),
@@ -68,6 +73,18 @@ impl ResponseShape {
             Err(error) => Err(error),
         };
         shaped.map_err(|error| add_status(error, answer.status))
+    }
+
+    /// A JSON object or array answer of a tool with no `pick` and no `output_schema`, kept as
+    /// the upstream's compacted text: it is both the text block and the structured result, so
+    /// it is never parsed into a tree. `None` when the answer needs the full path.
+    fn pass_through(&self, answer: &UpstreamAnswer) -> Option<ToolResult> {
+        if self.pick.is_some() || self.output_schema.is_some() || !answer.looks_like_json() {
+            return None;
+        }
+        let raw = compact_json(&answer.body)?;
+        let text = raw.get().to_owned();
+        Some(self.cut(ResultJson::Raw(raw), text))
     }
 
     fn shape_binary(&self, media: Media) -> Result<ToolResult, CallError> {
@@ -101,7 +118,7 @@ impl ResponseShape {
                 "\n[truncated by toolgate: kept the first {count} lines of {}; the rest was over the upstream's max_response_bytes]",
                 count as u64 + dropped
             ));
-            if let Value::String(text) = &mut result.value {
+            if let ResultJson::Parsed(Value::String(text)) = &mut result.value {
                 text.clone_from(&result.text);
             }
         }
@@ -127,10 +144,10 @@ impl ResponseShape {
             }
         }
         let text = value_text(&value).into_owned();
-        Ok(self.cut(value, text))
+        Ok(self.cut(value.into(), text))
     }
 
-    fn cut(&self, value: Value, mut text: String) -> ToolResult {
+    fn cut(&self, value: ResultJson, mut text: String) -> ToolResult {
         let Some(max) = self.max_bytes.filter(|max| text.len() > *max) else {
             return ToolResult {
                 value,
@@ -152,7 +169,7 @@ impl ResponseShape {
         let value = if self.output_schema.is_some() {
             value
         } else {
-            Value::String(text.clone())
+            Value::String(text.clone()).into()
         };
         ToolResult {
             value,

@@ -54,8 +54,11 @@ impl UpstreamAnswer {
     /// Whether the `Content-Type` says JSON (`application/json` or a `+json` type).
     pub fn labelled_json(&self) -> bool {
         self.content_type.as_deref().is_some_and(|ct| {
-            let ct = ct.to_ascii_lowercase();
-            ct.starts_with("application/json") || ct.contains("+json")
+            let ct = ct.as_bytes();
+            let prefix = b"application/json";
+            ct.get(..prefix.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(prefix))
+                || ct.windows(5).any(|w| w.eq_ignore_ascii_case(b"+json"))
         })
     }
 }

@@ -5,8 +5,9 @@ use crate::caller::Caller;
 use crate::error::{CallError, ErrorCode};
 use crate::gateway::{OpenCall, Opened};
 use crate::operation::run::OpenOperation;
-use crate::shape::ToolResult;
+use crate::shape::{ResultJson, ToolResult};
 use actix_web::HttpResponse;
+use actix_web::http::header::ContentType;
 use bytes::{Bytes, BytesMut};
 use futures_util::Stream;
 use serde_json::{Value, json};
@@ -92,11 +93,9 @@ async fn call_tool(
         {
             Ok(Opened::Done(result)) => {
                 // A whole answer: one line.
-                let mut line = result_body(result).to_string();
-                line.push('\n');
                 HttpResponse::Ok()
                     .content_type("application/x-ndjson")
-                    .body(line)
+                    .body(ndjson_line(&ResultBody::of(&result)))
             }
             Ok(Opened::Lines(call)) => HttpResponse::Ok()
                 .content_type("application/x-ndjson")
@@ -114,18 +113,29 @@ async fn call_tool(
         .call_tool(caller, &name, arguments, request_id)
         .await
     {
-        Ok(result) => HttpResponse::Ok().json(result_body(result)),
+        Ok(result) => HttpResponse::Ok()
+            .insert_header(ContentType::json())
+            .body(serde_json::to_vec(&ResultBody::of(&result)).unwrap_or_default()),
         Err(error) => http_error(&error),
     }
 }
 
-fn result_body(result: ToolResult) -> Value {
-    let mut body = serde_json::Map::with_capacity(2);
-    body.insert("result".into(), result.value);
-    if result.truncated {
-        body.insert("truncated".into(), Value::Bool(true));
+/// A legacy `call_tool` answer: `{"result": …}`, with `"truncated": true` when it was cut.
+#[derive(serde::Serialize)]
+struct ResultBody<'a> {
+    result: &'a ResultJson,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    truncated: bool,
+}
+
+impl<'a> ResultBody<'a> {
+    /// The answer of a shaped result (written from it, with no tree built).
+    fn of(result: &'a ToolResult) -> Self {
+        Self {
+            result: &result.value,
+            truncated: result.truncated,
+        }
     }
-    Value::Object(body)
 }
 
 /// The lines of a streamed answer as NDJSON, relayed as the upstream produces them: an NDJSON
@@ -177,10 +187,10 @@ fn job_lines(call: Box<OpenOperation>) -> impl Stream<Item = Result<Bytes, actix
             let _ = progress_tx.try_send(ndjson_line(&line));
         };
         let last = match call.run(&mut progress).await {
-            Ok(result) => result_body(result),
-            Err(error) => json!({ "error": error.body() }),
+            Ok(result) => ndjson_line(&ResultBody::of(&result)),
+            Err(error) => ndjson_line(&json!({ "error": error.body() })),
         };
-        let _ = lines_tx.send(ndjson_line(&last)).await;
+        let _ = lines_tx.send(last).await;
     };
     let received = futures_util::stream::poll_fn(move |cx| lines.poll_recv(cx).map(|l| l.map(Ok)));
     // The work yields nothing itself: every line goes through the channel, in order.
@@ -190,8 +200,8 @@ fn job_lines(call: Box<OpenOperation>) -> impl Stream<Item = Result<Bytes, actix
     futures_util::stream::select(received, driven)
 }
 
-fn ndjson_line(value: &Value) -> Bytes {
-    let mut line = value.to_string();
-    line.push('\n');
+fn ndjson_line(value: &impl serde::Serialize) -> Bytes {
+    let mut line = serde_json::to_vec(value).unwrap_or_default();
+    line.push(b'\n');
     Bytes::from(line)
 }

@@ -8,7 +8,7 @@
 
 use super::cancel::Ticket;
 use super::modern::{SERVER_INFO_KEY, supported_versions};
-use super::results::{call_reply, declares_output_schema};
+use super::results::{call_reply, declares_output_schema, reply_to_call};
 use super::rpc::{
     INTERNAL_ERROR, INVALID_PARAMS, INVALID_REQUEST, METHOD_NOT_FOUND, RESOURCE_NOT_FOUND,
     notification, rpc_call_error, rpc_error, rpc_result,
@@ -42,6 +42,8 @@ pub type SseBody = Pin<Box<dyn Stream<Item = Result<web::Bytes, actix_web::Error
 pub enum Reply {
     /// One JSON-RPC response.
     Message(Value),
+    /// One JSON-RPC success response, already written as JSON text (a `tools/call` result).
+    Encoded(Vec<u8>),
     /// An SSE stream: notifications related to the request, then its response.
     Stream(SseBody),
     /// The request was cancelled: nothing is sent for it.
@@ -147,7 +149,7 @@ async fn traced_dispatch(
             Reply::Message(message)
         }
         Reply::Stream(body) => Reply::Stream(Box::pin(crate::telemetry::keep_open(span, body))),
-        cancelled @ Reply::Cancelled => cancelled,
+        other @ (Reply::Encoded(_) | Reply::Cancelled) => other,
     }
 }
 
@@ -209,12 +211,33 @@ async fn dispatch(
 }
 
 /// The server's identity.
+#[derive(serde::Serialize)]
+struct ServerInfo {
+    name: &'static str,
+    title: &'static str,
+    version: &'static str,
+}
+
+const SERVER_INFO: ServerInfo = ServerInfo {
+    name: "toolgate",
+    title: "toolgate",
+    version: env!("CARGO_PKG_VERSION"),
+};
+
 fn server_info() -> Value {
-    json!({
-        "name": "toolgate",
-        "title": "toolgate",
-        "version": env!("CARGO_PKG_VERSION"),
-    })
+    serde_json::to_value(SERVER_INFO).unwrap_or_default()
+}
+
+/// A stateless-era result's `_meta`: who answered, written without building a tree.
+pub(super) struct ServerMeta;
+
+impl serde::Serialize for ServerMeta {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(SERVER_INFO_KEY, &SERVER_INFO)?;
+        map.end()
+    }
 }
 
 /// What this server offers (the same in both eras).
@@ -469,8 +492,10 @@ fn listen(state: &AppState, ctx: &RequestContext, id: Value, params: &Value) -> 
 
 /// The progress token of a request, if it asked for progress.
 fn progress_token(params: &Value) -> Option<Value> {
+    // `get` twice, not `pointer`, which allocates for every token of its path.
     params
-        .pointer("/_meta/progressToken")
+        .get("_meta")?
+        .get("progressToken")
         .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
         .cloned()
 }
@@ -560,8 +585,8 @@ async fn call_tool(
             drop(ticket);
             match outcome {
                 Ok(outcome) => {
-                    let schema = declares_output_schema(state, &name);
-                    Reply::Message(complete(ctx.modern, call_reply(id, &name, outcome, schema)))
+                    let schema = outcome.is_err() && declares_output_schema(state, &name);
+                    reply_to_call(id, &name, outcome, schema, ctx.modern)
                 }
                 Err(_) => Reply::Cancelled,
             }

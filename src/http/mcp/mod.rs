@@ -163,7 +163,7 @@ fn scope_refusal(
         if item.get("method").and_then(Value::as_str) != Some("tools/call") {
             return None;
         }
-        let name = item.pointer("/params/name").and_then(Value::as_str)?;
+        let name = item.get("params")?.get("name")?.as_str()?;
         let tool = config.tool(name)?;
         match caller.access(name, &tool.required_scopes) {
             crate::caller::Access::MissingScopes(missing) => Some(http_error(
@@ -245,6 +245,9 @@ async fn post_legacy(
             for item in batch {
                 match methods::handle(state, &mut ctx, item).await {
                     Some(Reply::Message(reply)) => replies.push(reply),
+                    Some(Reply::Encoded(bytes)) => {
+                        replies.push(serde_json::from_slice(&bytes).unwrap_or_default())
+                    }
                     Some(Reply::Stream(_) | Reply::Cancelled) | None => {}
                 }
             }
@@ -368,6 +371,9 @@ fn respond(mut response: HttpResponseBuilder, reply: Option<Reply>) -> HttpRespo
     match reply {
         None => HttpResponse::Accepted().finish(),
         Some(Reply::Message(message)) => response.json(message),
+        Some(Reply::Encoded(bytes)) => response
+            .insert_header(actix_web::http::header::ContentType::json())
+            .body(bytes),
         Some(Reply::Stream(body)) => response
             .content_type("text/event-stream")
             .insert_header(("Cache-Control", "no-cache, no-transform"))

@@ -2,10 +2,12 @@
 //! image, audio or embedded-resource block for a binary answer), a failure as an `isError`
 //! result or a JSON-RPC error.
 
+use super::methods::{Reply, ServerMeta, complete};
 use super::rpc::{INTERNAL_ERROR, INVALID_PARAMS, rpc_call_error, rpc_result};
 use crate::error::{CallError, ErrorCode};
 use crate::http::AppState;
-use crate::shape::{Media, MediaKind, ToolResult};
+use crate::shape::{Media, MediaKind, ResultJson, ToolResult};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 /// Whether the tool declares an `outputSchema` (then every `structuredContent` must match it).
@@ -15,6 +17,35 @@ pub(super) fn declares_output_schema(state: &AppState, name: &str) -> bool {
         .config()
         .tool(name)
         .is_some_and(|tool| tool.mcp_descriptor.get("outputSchema").is_some())
+}
+
+/// The reply to a plain (not streamed, not task) `tools/call`: a success is written straight
+/// to JSON text from the shaped result, with no reply tree built; anything else as
+/// [`call_reply`] makes it.
+pub(super) fn reply_to_call(
+    id: Value,
+    name: &str,
+    outcome: Result<ToolResult, CallError>,
+    output_schema: bool,
+    modern: bool,
+) -> Reply {
+    match outcome {
+        Ok(result) => {
+            let response = Response {
+                jsonrpc: "2.0",
+                id: &id,
+                result: CallToolResult::new(name, &result, modern),
+            };
+            match serde_json::to_vec(&response) {
+                Ok(bytes) => Reply::Encoded(bytes),
+                Err(_) => Reply::Message(complete(modern, call_reply(id, name, Ok(result), false))),
+            }
+        }
+        Err(_) => Reply::Message(complete(
+            modern,
+            call_reply(id, name, outcome, output_schema),
+        )),
+    }
 }
 
 /// The JSON-RPC reply to a `tools/call`: a result, an `isError` result for problems the model
@@ -28,7 +59,10 @@ pub(super) fn call_reply(
     output_schema: bool,
 ) -> Value {
     match outcome {
-        Ok(result) => rpc_result(id, tool_result(name, result)),
+        Ok(result) => rpc_result(
+            id,
+            serde_json::to_value(CallToolResult::new(name, &result, false)).unwrap_or_default(),
+        ),
         Err(error) if error.code == ErrorCode::ToolNotFound => {
             rpc_call_error(id, INVALID_PARAMS, &error)
         }
@@ -45,28 +79,67 @@ pub(super) fn call_reply(
     }
 }
 
+/// A JSON-RPC success response.
+#[derive(Serialize)]
+struct Response<'a, R> {
+    jsonrpc: &'static str,
+    id: &'a Value,
+    result: R,
+}
+
 /// A successful `CallToolResult`: the text block, and objects as `structuredContent`; a
-/// binary answer is one image, audio or embedded-resource block instead.
-fn tool_result(name: &str, result: ToolResult) -> Value {
-    if let Some(media) = result.media {
-        return json!({ "content": [ media_block(name, media) ], "isError": false });
+/// binary answer is one image, audio or embedded-resource block instead. In the stateless
+/// revision it also says `resultType` and who answered (what [`complete`] adds to a tree).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallToolResult<'a> {
+    content: [Content<'a>; 1],
+    is_error: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    structured_content: Option<&'a ResultJson>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result_type: Option<&'static str>,
+    #[serde(rename = "_meta", skip_serializing_if = "Option::is_none")]
+    meta: Option<ServerMeta>,
+}
+
+impl<'a> CallToolResult<'a> {
+    fn new(name: &str, result: &'a ToolResult, modern: bool) -> Self {
+        let (content, structured_content) = match &result.media {
+            Some(media) => (Content::Media(media_block(name, media)), None),
+            None => (
+                Content::Text {
+                    kind: "text",
+                    text: &result.text,
+                },
+                Some(&result.value).filter(|value| value.is_object()),
+            ),
+        };
+        Self {
+            content: [content],
+            is_error: false,
+            structured_content,
+            result_type: modern.then_some("complete"),
+            meta: modern.then_some(ServerMeta),
+        }
     }
-    // Built by moving the parts in: `json!` would copy the text and the structured value.
-    let mut block = serde_json::Map::with_capacity(2);
-    block.insert("type".into(), Value::String("text".into()));
-    block.insert("text".into(), Value::String(result.text));
-    let mut out = serde_json::Map::with_capacity(3);
-    out.insert("content".into(), Value::Array(vec![Value::Object(block)]));
-    out.insert("isError".into(), Value::Bool(false));
-    if result.value.is_object() {
-        out.insert("structuredContent".into(), result.value);
-    }
-    Value::Object(out)
+}
+
+/// One content block.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Text {
+        #[serde(rename = "type")]
+        kind: &'static str,
+        text: &'a str,
+    },
+    Media(Value),
 }
 
 /// The content block of a binary answer: `image` or `audio` (base64 `data` and `mimeType`),
 /// else an embedded `resource` with a `blob`, named `toolgate://tools/{tool}/result`.
-fn media_block(name: &str, media: Media) -> Value {
+fn media_block(name: &str, media: &Media) -> Value {
     match media.kind {
         MediaKind::Image | MediaKind::Audio => json!({
             "type": media.kind.as_str(),
