@@ -36,10 +36,11 @@ fn accepted_id(req: &ServiceRequest) -> String {
 fn new_id() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let bits = rand::random::<u128>();
-    (0..32)
-        .rev()
-        .map(|digit| char::from(HEX[((bits >> (digit * 4)) & 0xf) as usize]))
-        .collect()
+    let mut digits = [0u8; 32];
+    for (at, digit) in digits.iter_mut().enumerate() {
+        *digit = HEX[((bits >> ((31 - at) * 4)) & 0xf) as usize];
+    }
+    std::str::from_utf8(&digits).unwrap_or_default().to_owned()
 }
 
 /// Assigns the request id, returns it in the response, and counts the request.
@@ -137,4 +138,20 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
         .body(text)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn new_ids_are_32_lower_case_hex_digits_and_differ() {
+        let (a, b) = (super::new_id(), super::new_id());
+        for id in [&a, &b] {
+            assert_eq!(id.len(), 32, "{id}");
+            assert!(
+                id.bytes().all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f')),
+                "{id}"
+            );
+        }
+        assert_ne!(a, b);
+    }
 }

@@ -304,7 +304,7 @@ async fn post_modern(
     };
     let id = object.get("id").cloned();
     let method = object.get("method").and_then(Value::as_str);
-    let params = object.get("params").cloned().unwrap_or(Value::Null);
+    let params = object.get("params").unwrap_or(&Value::Null);
     match (&id, method) {
         // A notification: accepted when it names a version served (or none).
         (None, Some(_)) => {
@@ -322,13 +322,13 @@ async fn post_modern(
             if object.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
                 && (id.is_string() || id.is_i64() || id.is_u64()) =>
         {
-            let envelope = match modern::check(req, method, &params) {
+            let envelope = match modern::check(req, method, params) {
                 Ok(envelope) => envelope,
                 Err(refusal) => return refuse(refusal.reply(id.clone())),
             };
             ctx.version = envelope.version;
             ctx.log_level = envelope.log_level;
-            ctx.tasks_extension = tasks::declared(&params);
+            ctx.tasks_extension = tasks::declared(params);
             if method == "tools/call"
                 && let Some(name) = params.get("name").and_then(Value::as_str)
             {
