@@ -108,7 +108,7 @@ pub struct Gateway {
 
 impl Gateway {
     /// A gateway serving `config`.
-    pub fn new(config: RuntimeConfig) -> Result<Self, reqwest::Error> {
+    pub fn new(config: RuntimeConfig) -> Result<Self, crate::forward::client::ClientError> {
         let metrics = Arc::new(Metrics::default());
         metrics.set_config_version(&config.version);
         let forwarder = Forwarder::new(metrics.clone(), config.server.allow_link_local)?;

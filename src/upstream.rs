@@ -30,7 +30,7 @@ pub struct Upstream {
     pub breaker: CircuitBreaker,
     /// A client of its own, when the upstream has TLS settings (`tls:`) or a proxy; otherwise
     /// calls use the shared client.
-    pub client: Option<reqwest::Client>,
+    pub client: Option<crate::forward::UpstreamClient>,
     /// For an upstream reached through a proxy (which resolves its host, not the gateway):
     /// the link-local check of the target host, made before each call.
     pub target_check: Option<crate::forward::dns::TargetCheck>,

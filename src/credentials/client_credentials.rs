@@ -45,7 +45,7 @@ impl ClientCredentials {
     /// A token to send: the cached one, or one fetched now (a single fetch for all callers).
     pub async fn token(
         &self,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         metrics: &Arc<Metrics>,
     ) -> Result<Token, CallError> {
         self.grant

@@ -52,7 +52,7 @@ impl TokenExchange {
     pub async fn token(
         &self,
         caller: &Caller,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         metrics: &Arc<Metrics>,
     ) -> Result<(CacheKey, Token), CallError> {
         let upstream = self.grant.upstream();

@@ -145,7 +145,7 @@ impl Grant {
         &self,
         key: CacheKey,
         per_key: Fields,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         metrics: &Arc<Metrics>,
     ) -> Result<Token, CallError> {
         let tokens = self.tokens.load_full();
@@ -225,7 +225,7 @@ async fn fetch(
     tokens: Arc<Tokens>,
     key: CacheKey,
     per_key: Fields,
-    client: reqwest::Client,
+    client: crate::forward::UpstreamClient,
     metrics: Arc<Metrics>,
 ) -> Result<Token, CallError> {
     let form: Vec<(&str, &str)> = settings

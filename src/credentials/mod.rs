@@ -63,7 +63,7 @@ impl UpstreamAuth {
         &self,
         caller: &Caller,
         headers: &mut HeaderMap,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         metrics: &Arc<Metrics>,
     ) -> Result<Applied, CallError> {
         match self {

@@ -5,7 +5,7 @@
 use crate::error::{CallError, ErrorCode};
 use crate::metrics::Metrics;
 use base64::Engine;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use serde_json::{Value, json};
 use std::time::Duration;
 use url::Url;
@@ -79,7 +79,7 @@ impl TokenEndpoint {
     /// upstream `upstream`; counts the outcome in `toolgate_upstream_token_fetches_total`.
     pub async fn request(
         &self,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         metrics: &Metrics,
         upstream: &str,
         form: &[(&str, &str)],
@@ -136,13 +136,20 @@ impl TokenEndpoint {
 
     async fn exchange(
         &self,
-        client: &reqwest::Client,
+        client: &crate::forward::UpstreamClient,
         form: &[(&str, &str)],
     ) -> Result<Issued, Failure> {
         let mut fields: Vec<(&str, &str)> = form.to_vec();
-        let mut request = client
-            .post(self.url.clone())
-            .header("Accept", "application/json");
+        let mut request = http::Request::new(crate::forward::client::RequestBody::default());
+        *request.method_mut() = http::Method::POST;
+        *request.uri_mut() =
+            http::Uri::try_from(self.url.as_str()).map_err(|_| Failure::Unreachable)?;
+        let headers = request.headers_mut();
+        headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
         match self.client_auth {
             ClientAuth::Basic => {
                 // RFC 6749 §2.3.1: both parts form-encoded before Base64.
@@ -158,25 +165,27 @@ impl TokenEndpoint {
                 let mut value = HeaderValue::from_str(&format!("Basic {basic}"))
                     .map_err(|_| Failure::Unusable("nothing (bad client credentials)".into()))?;
                 value.set_sensitive(true);
-                request = request.header(AUTHORIZATION, value);
+                headers.insert(AUTHORIZATION, value);
             }
             ClientAuth::Post => {
                 fields.push(("client_id", &self.client_id));
                 fields.push(("client_secret", &self.client_secret));
             }
         }
-        let body = url::form_urlencoded::Serializer::new(String::new())
+        let form = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(fields)
             .finish();
-        let mut response = request
-            .header("Content-Type", "application/x-www-form-urlencoded")
-            .body(body)
-            .send()
+        *request.body_mut() = form.into_bytes().into();
+        let response = client
+            .send(request)
             .await
             .map_err(|_| Failure::Unreachable)?;
         let status = response.status().as_u16();
+        let coding = crate::forward::body_coding(response.headers())
+            .map_err(|coding| Failure::Unusable(format!("with Content-Encoding '{coding}'")))?;
+        let mut body = crate::forward::AnswerBody::new(response.into_body(), coding);
         let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|_| Failure::Unreachable)? {
+        while let Some(chunk) = body.chunk().await.map_err(|_| Failure::Unreachable)? {
             if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {
                 return Err(Failure::Unusable("more than 64 KiB".into()));
             }

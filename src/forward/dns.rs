@@ -4,8 +4,11 @@
 //! IPv6, and the unspecified addresses (0.0.0.0/8, `::`), which connect to this host. A DNS
 //! answer cannot turn an upstream's hostname into a path to instance credentials.
 
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use hyper_util::client::legacy::connect::dns::Name;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 /// The NAT64 well-known prefix `64:ff9b::/96` (RFC 6052): its last 32 bits are an IPv4 address.
 const NAT64_PREFIX: [u16; 6] = [0x64, 0xff9b, 0, 0, 0, 0];
@@ -49,16 +52,40 @@ fn embedded_v4(v6: Ipv6Addr) -> Option<Ipv4Addr> {
     (v6 != Ipv6Addr::LOCALHOST).then(|| v6.to_ipv4()).flatten()
 }
 
-/// The system resolver with refused answers ([`refused_address`]) removed.
-#[derive(Debug)]
-pub struct GuardedResolver;
+/// The system resolver of upstream connections; with its guard on, refused answers
+/// ([`refused_address`]) are removed, and a name with nothing else left fails to resolve.
+#[derive(Clone, Debug)]
+pub struct Resolver {
+    guard: bool,
+}
 
-impl Resolve for GuardedResolver {
-    fn resolve(&self, name: Name) -> Resolving {
+impl Resolver {
+    /// A resolver, guarded when `refuse_link_local`.
+    pub fn new(refuse_link_local: bool) -> Self {
+        Self {
+            guard: refuse_link_local,
+        }
+    }
+}
+
+impl tower_service::Service<Name> for Resolver {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = std::io::Result<Self::Response>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
         let host = name.as_str().to_owned();
+        let guard = self.guard;
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !guard {
+                return Ok(found.into_iter());
+            }
             let allowed: Vec<SocketAddr> = found
                 .iter()
                 .copied()
@@ -67,9 +94,11 @@ impl Resolve for GuardedResolver {
             if let (true, Some(first)) = (allowed.is_empty(), found.first()) {
                 let why = refused_address(first.ip()).unwrap_or(LINK_LOCAL);
                 tracing::warn!(%host, "refused: the upstream host resolves to {why}");
-                return Err(format!("{host} resolves to {why}, which is refused").into());
+                return Err(std::io::Error::other(format!(
+                    "{host} resolves to {why}, which is refused"
+                )));
             }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
+            Ok(allowed.into_iter())
         })
     }
 }
@@ -171,12 +200,15 @@ mod tests {
     /// here are address texts, which the system resolver answers with themselves).
     #[tokio::test]
     async fn the_resolver_refuses_names_answering_only_refused_addresses() {
+        use tower_service::Service;
+        let mut guarded = Resolver::new(true);
         for name in ["0.0.0.0", "::", "::169.254.169.254", "64:ff9b::a9fe:a9fe"] {
-            let resolving = GuardedResolver.resolve(name.parse().unwrap());
+            let resolving = guarded.call(name.parse().unwrap());
             let error = resolving.await.err().map(|e| e.to_string());
             assert!(error.is_some_and(|e| e.contains("refused")), "{name}");
         }
-        let resolving = GuardedResolver.resolve("127.0.0.1".parse().unwrap());
-        assert!(resolving.await.is_ok());
+        assert!(guarded.call("127.0.0.1".parse().unwrap()).await.is_ok());
+        let mut open = Resolver::new(false);
+        assert!(open.call("0.0.0.0".parse().unwrap()).await.is_ok());
     }
 }

@@ -1,11 +1,15 @@
-//! Sending a rendered request upstream with one shared, pooled reqwest client, guarded by the
+//! Sending a rendered request upstream with one shared, pooled client (hyper), guarded by the
 //! upstream's circuit breaker and concurrency limit, retried (idempotent methods only) on
 //! connection failures and 502/503/504.
 
+mod body;
 pub mod client;
+mod connect;
 mod dispatch;
 pub mod dns;
 
+pub use body::{AnswerBody, BodyBroken, Coding, coding as body_coding};
+pub use client::UpstreamClient;
 pub use dispatch::Dispatch;
 
 use crate::error::{CallError, ErrorCode};
@@ -13,7 +17,8 @@ use crate::metrics::Metrics;
 use crate::render::RenderedRequest;
 use crate::upstream::Upstream;
 use bytes::{Bytes, BytesMut};
-use reqwest::header::{CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
+use client::RequestBody;
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, RETRY_AFTER};
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -35,7 +40,7 @@ pub struct UpstreamAnswer {
     /// `Retry-After` in whole seconds, if the upstream sent one.
     pub retry_after: Option<Duration>,
     /// Every header of the answer (a long-running operation reads `Location` from it).
-    pub headers: reqwest::header::HeaderMap,
+    pub headers: HeaderMap,
 }
 
 impl UpstreamAnswer {
@@ -187,17 +192,17 @@ impl Failure {
 /// The shared HTTP client for all upstreams.
 #[derive(Clone, Debug)]
 pub struct Forwarder {
-    client: reqwest::Client,
+    client: UpstreamClient,
     metrics: Arc<Metrics>,
 }
 
 impl Forwarder {
-    /// Builds the shared client (see [`client::build`]): connection pool, rustls, no proxy
-    /// from the environment, no redirects, gzip and deflate answers decoded as they are read
-    /// (the size cap counts decoded bytes, so a compressed answer cannot expand past it), and
-    /// hostnames resolving to link-local addresses refused unless `allow_link_local`.
-    pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, reqwest::Error> {
-        let client = client::build(
+    /// Builds the shared client (see [`UpstreamClient::build`]): connection pool, rustls, no
+    /// proxy from the environment, no redirects, gzip and deflate answers decoded as they are
+    /// read (the size cap counts decoded bytes, so a compressed answer cannot expand past it),
+    /// and hostnames resolving to link-local addresses refused unless `allow_link_local`.
+    pub fn new(metrics: Arc<Metrics>, allow_link_local: bool) -> Result<Self, client::ClientError> {
+        let client = UpstreamClient::build(
             &client::TlsSettings::default(),
             &client::ProxySetting::Direct,
             allow_link_local,
@@ -207,7 +212,7 @@ impl Forwarder {
 
     /// The client calls to `upstream` use: its own when it has TLS settings, else the shared
     /// one. Its token endpoint is reached with the same client.
-    pub fn client_for<'a>(&'a self, upstream: &'a Upstream) -> &'a reqwest::Client {
+    pub fn client_for<'a>(&'a self, upstream: &'a Upstream) -> &'a UpstreamClient {
         upstream.client.as_ref().unwrap_or(&self.client)
     }
 
@@ -325,13 +330,13 @@ impl Forwarder {
                 Ok(Answer::Whole(answer))
             }
             Ok(Exchanged::Lines {
-                response,
+                body,
                 status,
                 ndjson,
             }) => Ok(Answer::Lines(LineStream {
                 status,
                 ndjson,
-                response,
+                body,
                 buf: BytesMut::new(),
                 scanned: 0,
                 ended: false,
@@ -351,44 +356,36 @@ impl Forwarder {
         request: &RenderedRequest,
         streams: Option<bool>,
     ) -> Result<Exchanged, Failure> {
-        let mut headers = request.headers.clone();
-        crate::trace::inject(&mut headers);
-        let mut builder = self
+        let response = self
             .client_for(&request.upstream)
-            .request(request.method.clone(), request.url.clone())
-            .headers(headers);
-        if let Some(body) = &request.body {
-            builder = builder.body(serde_json::to_vec(body).unwrap_or_default());
-        }
-        let mut response = builder.send().await.map_err(|e| {
-            if let Some(reason) = client::tls_failure(&e) {
-                Failure::Tls(reason)
-            } else if e.is_connect() {
-                Failure::Connect
-            } else if closed_before_answer(&e) {
-                Failure::ClosedBeforeAnswer
-            } else {
-                Failure::Broken
-            }
-        })?;
-        let status = response.status().as_u16();
+            .send(http_request(request).map_err(|_| Failure::Broken)?)
+            .await
+            .map_err(|e| {
+                if let Some(reason) = client::tls_failure(&e) {
+                    Failure::Tls(reason)
+                } else if e.is_connect() {
+                    Failure::Connect
+                } else if closed_before_answer(&e) {
+                    Failure::ClosedBeforeAnswer
+                } else {
+                    Failure::Broken
+                }
+            })?;
+        let (parts, incoming) = response.into_parts();
+        let status = parts.status.as_u16();
         crate::telemetry::record_upstream_status(status);
         let header = |name| {
-            response
-                .headers()
+            parts
+                .headers
                 .get(name)
-                .and_then(|v: &reqwest::header::HeaderValue| v.to_str().ok())
+                .and_then(|v: &http::HeaderValue| v.to_str().ok())
                 .map(str::to_owned)
         };
-        // gzip and deflate are decoded by the client (and the header removed); any other
-        // coding left would be handed on as mojibake.
-        if let Some(encoding) = header(CONTENT_ENCODING).filter(|coding| {
-            !coding.trim().is_empty() && !coding.trim().eq_ignore_ascii_case("identity")
-        }) {
-            return Err(Failure::Encoded(encoding.chars().take(64).collect()));
-        }
+        // gzip and deflate are decoded; any other coding would be handed on as mojibake.
+        let coding = body::coding(&parts.headers).map_err(Failure::Encoded)?;
         let content_type = header(CONTENT_TYPE);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
+        let mut body = AnswerBody::new(incoming, coding);
         let success = (200..300).contains(&status);
         if let Some(tool_streams) = streams
             && success
@@ -396,28 +393,30 @@ impl Forwarder {
         {
             // Handed over before the body: its size is bounded per line, not in total.
             return Ok(Exchanged::Lines {
-                response,
+                body,
                 status,
                 ndjson,
             });
         }
         let limit = request.upstream.max_response_bytes;
-        if response.content_length().is_some_and(|len| len > limit) {
+        // A coded answer's length is the compressed one: only the decoded bytes count.
+        let declared = (coding == Coding::Identity)
+            .then(|| header(CONTENT_LENGTH)?.trim().parse::<u64>().ok())
+            .flatten();
+        if declared.is_some_and(|len| len > limit) {
             return Err(Failure::TooLarge);
         }
-        let expected = response.content_length().unwrap_or(0).min(limit);
-        let headers = std::mem::take(response.headers_mut());
-        let mut body = BytesMut::with_capacity(expected as usize);
-        while let Some(chunk) = response.chunk().await.map_err(|_| Failure::Broken)? {
-            if (body.len() + chunk.len()) as u64 > limit {
-                return Err(Failure::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
+        let body = read_whole(&mut body, limit, declared.unwrap_or(0)).await?;
+        let mut headers = parts.headers;
+        if coding != Coding::Identity {
+            // What the caller sees is the decoded answer.
+            headers.remove(http::header::CONTENT_ENCODING);
+            headers.remove(CONTENT_LENGTH);
         }
         let answer = UpstreamAnswer {
             status,
             content_type,
-            body: body.freeze(),
+            body,
             retry_after,
             headers,
         };
@@ -427,6 +426,48 @@ impl Forwarder {
             Err(Failure::Status(answer))
         }
     }
+}
+
+/// The hyper request of a rendered one, with the trace context of the current span.
+fn http_request(
+    request: &RenderedRequest,
+) -> Result<http::Request<RequestBody>, http::uri::InvalidUri> {
+    let uri = http::Uri::try_from(request.url.as_str())?;
+    let body = match &request.body {
+        Some(body) => Bytes::from(serde_json::to_vec(body).unwrap_or_default()),
+        None => Bytes::new(),
+    };
+    let mut http = http::Request::new(RequestBody::new(body));
+    *http.method_mut() = request.method.clone();
+    *http.uri_mut() = uri;
+    *http.headers_mut() = request.headers.clone();
+    crate::trace::inject(http.headers_mut());
+    Ok(http)
+}
+
+/// The whole body, at most `limit` bytes (decoded); `expected` is the declared length.
+async fn read_whole(body: &mut AnswerBody, limit: u64, expected: u64) -> Result<Bytes, Failure> {
+    let Some(first) = body.chunk().await.map_err(|_| Failure::Broken)? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() as u64 > limit {
+        return Err(Failure::TooLarge);
+    }
+    let Some(second) = body.chunk().await.map_err(|_| Failure::Broken)? else {
+        // The usual small answer: one chunk, kept without a copy.
+        return Ok(first);
+    };
+    let mut whole = BytesMut::with_capacity(expected.min(limit) as usize);
+    whole.extend_from_slice(&first);
+    let mut next = Some(second);
+    while let Some(chunk) = next {
+        if (whole.len() + chunk.len()) as u64 > limit {
+            return Err(Failure::TooLarge);
+        }
+        whole.extend_from_slice(&chunk);
+        next = body.chunk().await.map_err(|_| Failure::Broken)?;
+    }
+    Ok(whole.freeze())
 }
 
 /// Whether `error` says the connection closed before the answer's head was complete
@@ -458,7 +499,7 @@ pub enum Answer {
 enum Exchanged {
     Whole(UpstreamAnswer),
     Lines {
-        response: reqwest::Response,
+        body: AnswerBody,
         status: u16,
         ndjson: bool,
     },
@@ -531,7 +572,7 @@ pub struct LineStream {
     pub status: u16,
     /// Whether the lines are JSON (an NDJSON content type) rather than text.
     pub ndjson: bool,
-    response: reqwest::Response,
+    body: AnswerBody,
     buf: BytesMut,
     /// How much of `buf` is known to hold no newline.
     scanned: usize,
@@ -578,16 +619,16 @@ impl LineStream {
                 }
                 continue;
             }
-            let chunk =
-                match tokio::time::timeout_at(self.deadline.into(), self.response.chunk()).await {
-                    Err(_) => return Err(self.fail(Failure::Timeout)),
-                    Ok(Err(_)) => return Err(self.fail(Failure::Broken)),
-                    Ok(Ok(None)) => {
-                        self.ended = true;
-                        continue;
-                    }
-                    Ok(Ok(Some(chunk))) => chunk,
-                };
+            let chunk = match tokio::time::timeout_at(self.deadline.into(), self.body.chunk()).await
+            {
+                Err(_) => return Err(self.fail(Failure::Timeout)),
+                Ok(Err(_)) => return Err(self.fail(Failure::Broken)),
+                Ok(Ok(None)) => {
+                    self.ended = true;
+                    continue;
+                }
+                Ok(Ok(Some(chunk))) => chunk,
+            };
             if self.buf.is_empty() {
                 // The common case: whole lines straight from the chunk, no copy.
                 if let Some(at) = chunk.iter().rposition(|&b| b == b'\n') {

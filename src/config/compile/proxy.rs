@@ -16,7 +16,7 @@ impl Compiler<'_> {
         &mut self,
         name: &str,
         section: &UpstreamSection,
-    ) -> Option<Option<reqwest::Client>> {
+    ) -> Option<Option<client::UpstreamClient>> {
         let tls = section.tls.as_ref().map(|tls| self.tls_settings(tls));
         let proxy = self.proxy_setting(name, section)?;
         let tls = match tls {
@@ -24,7 +24,8 @@ impl Compiler<'_> {
             None if proxy == ProxySetting::Direct => return Some(None),
             None => None,
         };
-        match client::build(&tls.unwrap_or_default(), &proxy, self.allow_link_local) {
+        match client::UpstreamClient::build(&tls.unwrap_or_default(), &proxy, self.allow_link_local)
+        {
             Ok(client) => Some(Some(client)),
             Err(error) => {
                 let at = match (&section.tls, &section.proxy) {
