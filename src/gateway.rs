@@ -134,22 +134,16 @@ impl Gateway {
         self.config.load_full()
     }
 
-    /// Replaces the active config atomically. Rate-limit state carries over for every limit
-    /// whose scope and rate are unchanged, upstream tokens for every upstream whose grant is
-    /// unchanged.
-    pub fn swap(&self, mut config: RuntimeConfig) {
+    /// Replaces the active config atomically and returns the one it replaces (calls in flight
+    /// may still hold it). Rate-limit state carries over for every limit whose scope and rate
+    /// are unchanged, upstream tokens for every upstream whose grant is unchanged.
+    pub fn swap(&self, mut config: RuntimeConfig) -> Arc<RuntimeConfig> {
         let serving = self.config.load();
         config.limits.adopt(&serving.limits);
         crate::credentials::carry_over_tokens(&config.upstreams, &serving.upstreams);
         drop(serving);
         self.metrics.set_config_version(&config.version);
-        let old = self.config.swap(Arc::new(config));
-        // Freeing a large config takes a while: do it off the request threads when possible
-        // (calls still holding the old snapshot drop it when they finish).
-        match tokio::runtime::Handle::try_current() {
-            Ok(runtime) => drop(runtime.spawn_blocking(move || drop(old))),
-            Err(_) => drop(old),
-        }
+        self.config.swap(Arc::new(config))
     }
 
     /// Evicts idle callers from the rate limiters every minute, for as long as the gateway

@@ -2,6 +2,7 @@
 //! in atomically only when it is valid and different. Calls in flight keep the snapshot they
 //! started with; an invalid config is reported and the old one keeps serving.
 
+mod background;
 mod watch;
 
 pub use watch::watch;
@@ -124,13 +125,16 @@ impl Reloader {
         &self.gateway
     }
 
-    /// Loads the files again and swaps the config in when it is valid and different. The
-    /// loading runs on a blocking thread, never on a request worker. Concurrent calls run one
-    /// after the other, so the files read last are the ones that serve.
+    /// Loads the files again and swaps the config in when it is valid and different. Loading,
+    /// comparing and freeing the replaced config run on a reload thread of lower priority
+    /// (see [`background`]), never on a request worker. Concurrent calls run one after the
+    /// other, so the files read last are the ones that serve.
     pub async fn reload(&self) -> Outcome {
         let _one_at_a_time = self.one_at_a_time.lock().await;
         let path = self.path.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
+        let current = self.gateway.config();
+        let serving = current.clone();
+        let loaded = background::run(move || {
             // An empty main file is much more likely a write caught half-way than a wish
             // to serve no tools: keep the serving config.
             if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
@@ -143,20 +147,22 @@ impl Reloader {
                     }],
                 });
             }
-            config::load_file(&path, &config::process_env)
+            let new = config::load_file(&path, &config::process_env)
+                .and_then(|new| refuse_losing_every_tool(&serving, new, &path))?;
+            if new.version == serving.version {
+                // Freed here, on the reload thread.
+                return Ok(Loaded::Same);
+            }
+            let changes = Changes::between(&serving, &new);
+            Ok(Loaded::Changed(Box::new(new), changes))
         })
         .await;
-        let loaded = match loaded {
-            Ok(result) => result,
-            Err(_) => {
-                tracing::error!("config reload task failed");
-                return Outcome::Unchanged;
-            }
+        let Some(loaded) = loaded else {
+            tracing::error!("config reload task failed");
+            return Outcome::Unchanged;
         };
-        let current = self.gateway.config();
-        let loaded = loaded.and_then(|new| refuse_losing_every_tool(&current, new, &self.path));
         match loaded {
-            Ok(new) if new.version == current.version => {
+            Ok(Loaded::Same) => {
                 if !self.state.status().ok {
                     // The file went back to the serving config: the error no longer applies.
                     self.state.record(ReloadStatus {
@@ -167,10 +173,11 @@ impl Reloader {
                 }
                 Outcome::Unchanged
             }
-            Ok(new) => {
-                let tools_changed = descriptors(&current.tools) != descriptors(&new.tools);
-                let prompts_changed =
-                    prompt_descriptors(&current.prompts) != prompt_descriptors(&new.prompts);
+            Ok(Loaded::Changed(new, changes)) => {
+                let Changes {
+                    tools_changed,
+                    prompts_changed,
+                } = changes;
                 if new.telemetry != current.telemetry {
                     tracing::warn!(config = %self.path.display(), "telemetry settings changed: they take effect when the gateway restarts");
                 }
@@ -179,7 +186,8 @@ impl Reloader {
                 for warning in &new.warnings {
                     tracing::warn!("{warning}");
                 }
-                self.gateway.swap(new);
+                drop(current);
+                background::retire(self.gateway.swap(*new));
                 self.state.reloads_ok.fetch_add(1, Ordering::Relaxed);
                 self.state.record(ReloadStatus {
                     ok: true,
@@ -216,6 +224,30 @@ impl Reloader {
                 }
                 Outcome::Failed(error)
             }
+        }
+    }
+}
+
+/// A config read by a reload.
+enum Loaded {
+    /// The same as the serving one (same content hash).
+    Same,
+    /// A different one, and what changed for clients.
+    Changed(Box<config::RuntimeConfig>, Changes),
+}
+
+/// What a reload changes that clients are told about (`list_changed` notifications).
+struct Changes {
+    tools_changed: bool,
+    prompts_changed: bool,
+}
+
+impl Changes {
+    fn between(serving: &config::RuntimeConfig, new: &config::RuntimeConfig) -> Self {
+        Self {
+            tools_changed: descriptors(&serving.tools) != descriptors(&new.tools),
+            prompts_changed: prompt_descriptors(&serving.prompts)
+                != prompt_descriptors(&new.prompts),
         }
     }
 }
