@@ -25,6 +25,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The length of the longest spelling of a `.` or `..` path segment (`%2e%2e`).
+const MAX_DOT_SEGMENT_LEN: usize = 6;
+
 /// A JSON body template: a tree whose string leaves are templates.
 #[derive(Clone, Debug)]
 pub enum BodyTemplate {
@@ -195,6 +198,10 @@ impl RequestTemplate {
             .map_err(render_error)?
             .ok_or_else(|| CallError::invalid_parameter("/", "a path argument is missing"))?;
         for segment in rendered.split('/') {
+            // The longest spelling of a dot segment is `%2e%2e`: longer ones cannot be one.
+            if segment.len() > MAX_DOT_SEGMENT_LEN {
+                continue;
+            }
             let decoded = percent_decode_str(segment).decode_utf8_lossy();
             if decoded == "." || decoded == ".." {
                 return Err(CallError::invalid_parameter(
