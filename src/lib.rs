@@ -3,7 +3,7 @@
 //! A request flows through the modules in this order: [`config`] (the compiled YAML) →
 //! [`caller`] (who is calling) → [`validate`] (arguments against the input schema) →
 //! [`render`] (the upstream request, safely) → [`credentials`] (upstream tokens) →
-//! [`forward`] (reqwest) → [`shape`] (the result).
+//! [`forward`] (hyper) → [`shape`] (the result).
 //! [`gateway`] ties that flow together; [`http`] is the thin protocol layer on top (MCP
 //! Streamable HTTP and the legacy JSON protocol).
 
