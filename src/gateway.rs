@@ -426,7 +426,8 @@ pub fn line_value(line: &[u8], ndjson: bool) -> Value {
 #[derive(Debug)]
 pub(crate) struct CallRecord {
     metrics: Arc<Metrics>,
-    tool_label: String,
+    /// Whether the tool exists and the caller may use it (else it is counted as `(unknown)`).
+    known_tool: bool,
     name: String,
     caller: String,
     /// The `caller` label of the metrics (bounded: see [`Caller::metrics_label`]).
@@ -451,14 +452,9 @@ impl CallRecord {
         // without bound.
         // A tool the caller may not use is labelled exactly like a missing one: `/metrics`
         // must not tell which hidden tools exist.
-        let tool_label = if config.tool(name).is_some() && caller.may_use(name) {
-            name
-        } else {
-            "(unknown)"
-        };
         Self {
             metrics,
-            tool_label: tool_label.to_owned(),
+            known_tool: config.tool(name).is_some() && caller.may_use(name),
             name: name.to_owned(),
             caller: caller.id.clone(),
             caller_label: caller.metrics_label(),
@@ -485,11 +481,20 @@ impl CallRecord {
             self.metrics
                 .output_mismatches
                 .get_or_create(&ToolLabels {
-                    tool: self.tool_label.clone(),
+                    tool: self.tool_label().to_owned(),
                 })
                 .inc();
         }
         self.write(error.map_or("ok", |e| e.code.as_str()));
+    }
+
+    /// The `tool` label of the call's metrics: its name, or `(unknown)`.
+    fn tool_label(&self) -> &str {
+        if self.known_tool {
+            &self.name
+        } else {
+            "(unknown)"
+        }
     }
 
     /// The metrics the call is counted in.
@@ -502,7 +507,7 @@ impl CallRecord {
         self.metrics.in_flight.dec();
         let elapsed = self.started.elapsed();
         self.metrics
-            .record_call(&self.tool_label, &self.caller_label, outcome, elapsed);
+            .record_call(self.tool_label(), &self.caller_label, outcome, elapsed);
         crate::telemetry::record_outcome(&self.span, outcome);
         // Whole microseconds: the log shows `0.048`, not `0.047828999999999997`.
         let elapsed_ms = elapsed.as_micros() as f64 / 1000.0;

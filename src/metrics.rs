@@ -131,6 +131,8 @@ pub struct Metrics {
     version_shown: Mutex<Option<String>>,
     /// Per-tool figures since start, for `GET /admin/tools`.
     pub tool_stats: ToolStats,
+    /// Handles on the series of [`Self::upstream_latency`].
+    upstream_series: UpstreamSeries,
 }
 
 /// Calls, errors and latency of one tool since start.
@@ -150,6 +152,9 @@ pub struct ToolFigures {
     /// This tool's series of the duration histogram, one per outcome seen so far (a handful:
     /// found by a short scan, so a call never builds a label set or hashes one).
     durations: RwLock<Vec<(&'static str, Histogram)>>,
+    /// This tool's series of `toolgate_tool_calls_total`, by caller label then outcome, taken
+    /// from the family the first time (a call then hashes one short string, builds no label set).
+    call_series: RwLock<HashMap<String, Vec<(&'static str, Counter)>>>,
 }
 
 /// The serving config's version as an OpenMetrics info metric: `toolgate_config_info{version}`
@@ -291,6 +296,93 @@ impl ToolFigures {
     }
 }
 
+impl ToolFigures {
+    /// Counts one call of this tool by `caller` ending in `outcome` in `family`.
+    fn count_call(
+        &self,
+        family: &Family<CallLabels, Counter>,
+        tool: &str,
+        caller: &str,
+        outcome: &'static str,
+    ) {
+        let find = |series: &HashMap<String, Vec<(&'static str, Counter)>>| {
+            series
+                .get(caller)?
+                .iter()
+                .find(|(seen, _)| *seen == outcome)
+                .map(|(_, counter)| counter.inc())
+        };
+        if self
+            .call_series
+            .read()
+            .ok()
+            .and_then(|s| find(&s))
+            .is_some()
+        {
+            return;
+        }
+        let counter = family
+            .get_or_create(&CallLabels {
+                tool: tool.to_owned(),
+                caller: caller.to_owned(),
+                outcome: outcome.to_owned(),
+            })
+            .clone();
+        counter.inc();
+        if let Ok(mut series) = self.call_series.write() {
+            let outcomes = series.entry(caller.to_owned()).or_default();
+            if !outcomes.iter().any(|(seen, _)| *seen == outcome) {
+                outcomes.push((outcome, counter));
+            }
+        }
+    }
+}
+
+/// The series of `toolgate_upstream_request_duration_seconds`, by upstream then status, taken
+/// from the family the first time: an exchange then hashes one short string and builds no
+/// label set.
+#[derive(Debug, Default)]
+struct UpstreamSeries {
+    series: RwLock<HashMap<String, Statuses>>,
+}
+
+/// One upstream's latency series by status.
+type Statuses = Vec<(Box<str>, Histogram)>;
+
+impl UpstreamSeries {
+    fn observe(
+        &self,
+        family: &Family<UpstreamLabels, Histogram>,
+        upstream: &str,
+        status: &str,
+        seconds: f64,
+    ) {
+        let find = |series: &HashMap<String, Statuses>| {
+            series
+                .get(upstream)?
+                .iter()
+                .find(|(seen, _)| **seen == *status)
+                .map(|(_, histogram)| histogram.observe(seconds))
+        };
+        if self.series.read().ok().and_then(|s| find(&s)).is_some() {
+            return;
+        }
+        let histogram = family
+            .get_or_create(&UpstreamLabels {
+                upstream: upstream.to_owned(),
+                status: status.to_owned(),
+            })
+            .clone();
+        histogram.observe(seconds);
+        if let Ok(mut series) = self.series.write() {
+            let statuses = series.entry(upstream.to_owned()).or_default();
+            if !statuses.iter().any(|(seen, _)| **seen == *status) {
+                statuses.push((status.into(), histogram));
+            }
+        }
+    }
+}
+
 fn latency_histogram() -> Histogram {
     Histogram::new([
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -414,6 +506,7 @@ impl Default for Metrics {
             operation_polls,
             version_shown: Mutex::new(None),
             tool_stats: ToolStats::default(),
+            upstream_series: UpstreamSeries::default(),
         }
     }
 }
@@ -425,13 +518,7 @@ impl Metrics {
         if let Some(histogram) = figures.duration(&self.call_durations, tool, outcome) {
             histogram.observe(elapsed.as_secs_f64());
         }
-        self.tool_calls
-            .get_or_create(&CallLabels {
-                tool: tool.to_owned(),
-                caller: caller.to_owned(),
-                outcome: outcome.to_owned(),
-            })
-            .inc();
+        figures.count_call(&self.tool_calls, tool, caller, outcome);
     }
 
     /// Records one finished long-running operation: how long it took and how many status
@@ -452,12 +539,12 @@ impl Metrics {
 
     /// Records one upstream exchange.
     pub fn record_upstream(&self, upstream: &str, status: &str, elapsed: Duration) {
-        self.upstream_latency
-            .get_or_create(&UpstreamLabels {
-                upstream: upstream.to_owned(),
-                status: status.to_owned(),
-            })
-            .observe(elapsed.as_secs_f64());
+        self.upstream_series.observe(
+            &self.upstream_latency,
+            upstream,
+            status,
+            elapsed.as_secs_f64(),
+        );
     }
 
     /// Counts one token request for `upstream` with its outcome.
@@ -496,5 +583,66 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The call and upstream series lines of `text`, sorted: series are rendered in hash order.
+    fn series(text: &str) -> Vec<String> {
+        let mut lines: Vec<String> = text
+            .lines()
+            .filter(|l| {
+                l.starts_with("toolgate_tool_calls_total")
+                    || l.starts_with("toolgate_upstream_request_duration_seconds")
+            })
+            .map(str::to_owned)
+            .collect();
+        lines.sort();
+        lines
+    }
+
+    #[test]
+    fn cached_series_count_like_the_families() {
+        let cached = Metrics::default();
+        let direct = Metrics::default();
+        let calls = [
+            ("get", "ops", "ok"),
+            ("get", "ops", "ok"),
+            ("get", "jwt:acme", "ok"),
+            ("get", "ops", "upstream_error"),
+            ("post", "ops", "ok"),
+        ];
+        for (tool, caller, outcome) in calls {
+            cached.record_call(tool, caller, outcome, Duration::from_micros(1500));
+            direct
+                .tool_calls
+                .get_or_create(&CallLabels {
+                    tool: tool.into(),
+                    caller: caller.into(),
+                    outcome: outcome.into(),
+                })
+                .inc();
+        }
+        for (upstream, status) in [("a", "200"), ("a", "200"), ("a", "500"), ("b", "timeout")] {
+            cached.record_upstream(upstream, status, Duration::from_millis(3));
+            direct
+                .upstream_latency
+                .get_or_create(&UpstreamLabels {
+                    upstream: upstream.into(),
+                    status: status.into(),
+                })
+                .observe(0.003);
+        }
+        let text = cached.render();
+        assert_eq!(series(&text), series(&direct.render()));
+        assert!(
+            text.contains(r#"toolgate_tool_calls_total{tool="get",caller="ops",outcome="ok"} 2"#)
+        );
+        assert!(text.contains(
+            r#"toolgate_upstream_request_duration_seconds_count{upstream="a",status="200"} 2"#
+        ));
     }
 }

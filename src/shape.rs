@@ -1,9 +1,11 @@
 //! Shaping an upstream answer into the tool result: pick, output check, size cap.
 
 mod body;
+mod escape;
 mod json;
 
 pub use body::{Body, Media, MediaKind, read_body};
+pub use escape::{escape_json_str, push_json_str};
 pub use json::{ResultJson, compact_json};
 
 use crate::error::{CallError, ErrorCode};

@@ -19,8 +19,10 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer, Registry};
 
-/// Logs to stderr, filtered by `RUST_LOG` (default `info`); with a tracer provider, also
-/// exports toolgate's trace spans (which never show in the log).
+/// Logs to stderr, filtered by `RUST_LOG` (default `info`), in tracing-subscriber's text or
+/// JSON lines (written by [`telemetry::LogFormat`], which writes toolgate's own events without
+/// `core::fmt`); with a tracer provider, also exports toolgate's trace spans (which never show
+/// in the log).
 pub fn init_logging(json: bool, traces: Option<&opentelemetry_sdk::trace::SdkTracerProvider>) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
@@ -33,9 +35,12 @@ pub fn init_logging(json: bool, traces: Option<&opentelemetry_sdk::trace::SdkTra
                 .with_ansi(ansi)
                 .with_writer(std::io::stderr);
             if json {
-                builder.json().init();
+                builder
+                    .json()
+                    .event_format(telemetry::LogFormat::json())
+                    .init();
             } else {
-                builder.init();
+                builder.event_format(telemetry::LogFormat::text()).init();
             }
         }
         Some(provider) => {
@@ -43,8 +48,10 @@ pub fn init_logging(json: bool, traces: Option<&opentelemetry_sdk::trace::SdkTra
                 .with_ansi(ansi)
                 .with_writer(std::io::stderr);
             if json {
-                with_traces(fmt.json(), filter, provider);
+                let fmt = fmt.json().event_format(telemetry::LogFormat::json());
+                with_traces(fmt, filter, provider);
             } else {
+                let fmt = fmt.event_format(telemetry::LogFormat::text());
                 with_traces(fmt, filter, provider);
             }
         }

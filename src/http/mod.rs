@@ -271,11 +271,8 @@ fn refuse_non_json(req: &HttpRequest) -> Option<HttpResponse> {
         .to_str()
         .ok()
         .and_then(|v| v.split(';').next())
-        .map(|v| v.trim().to_ascii_lowercase());
-    let is_json = essence.as_deref().is_some_and(|mime| {
-        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
-    });
-    if is_json {
+        .map(str::trim);
+    if essence.is_some_and(is_json_mime) {
         return None;
     }
     let error = CallError::new(
@@ -283,6 +280,17 @@ fn refuse_non_json(req: &HttpRequest) -> Option<HttpResponse> {
         "the body must be JSON: send Content-Type: application/json",
     );
     Some(HttpResponse::UnsupportedMediaType().json(json!({ "error": error.body() })))
+}
+
+/// Whether a MIME type (no parameters) is `application/json` or `application/*+json`, in any
+/// case.
+fn is_json_mime(mime: &str) -> bool {
+    let mime = mime.as_bytes();
+    let (prefix, suffix) = (b"application/", b"+json");
+    mime.eq_ignore_ascii_case(b"application/json")
+        || (mime.len() >= prefix.len() + suffix.len()
+            && mime[..prefix.len()].eq_ignore_ascii_case(prefix)
+            && mime[mime.len() - suffix.len()..].eq_ignore_ascii_case(suffix))
 }
 
 /// How long a client may take to send its whole body (a client dripping bytes is cut off).

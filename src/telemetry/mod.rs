@@ -17,9 +17,11 @@
 //! plus `toolgate.caller` (the caller's id, never its key) and `toolgate.outcome`.
 
 mod export;
+mod log;
 mod spans;
 
 pub use export::{TelemetryConfig, TelemetryError, TelemetrySettings, layer, tracer_provider};
+pub use log::LogFormat;
 pub(crate) use spans::in_span;
 pub use spans::{
     TARGET, current, enabled, http_request, inject_current, keep_open, legacy_request, mcp_request,

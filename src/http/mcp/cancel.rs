@@ -12,9 +12,21 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-type Key = (String, String);
+/// A scope and a JSON-RPC id: the scope, a line feed, then the id as JSON text (which never
+/// holds a raw line feed, so no two pairs share a key). One allocation, shared with the ticket.
+type Key = Arc<[u8]>;
 /// Abort handles by key; several when a scope reuses an id in flight.
 type Calls = Arc<Mutex<HashMap<Key, Vec<(u64, AbortHandle)>>>>;
+
+/// The key of request `id` of `scope` (ids keep their type: `7` is not `"7"`).
+fn key(scope: &str, id: &Value) -> Key {
+    let mut key = Vec::with_capacity(scope.len() + 40);
+    key.extend_from_slice(scope.as_bytes());
+    key.push(b'\n');
+    // Writing JSON into a Vec cannot fail; a failure would only make the key unmatchable.
+    let _ = serde_json::to_writer(&mut key, id);
+    key.into()
+}
 
 /// The cancellable requests in flight.
 #[derive(Debug, Default)]
@@ -37,7 +49,7 @@ impl InFlight {
     pub fn register(&self, scope: &str, id: &Value) -> (AbortRegistration, Ticket) {
         let (handle, registration) = AbortHandle::new_pair();
         let serial = self.serial.fetch_add(1, Ordering::Relaxed);
-        let key = (scope.to_owned(), id.to_string());
+        let key = key(scope, id);
         if let Ok(mut calls) = self.calls.lock() {
             calls.entry(key.clone()).or_default().push((serial, handle));
         }
@@ -52,7 +64,7 @@ impl InFlight {
     /// Cancels request `id` of `scope`; an unknown or finished id is ignored. Whether a
     /// request was found.
     pub fn cancel(&self, scope: &str, id: &Value) -> bool {
-        let key = (scope.to_owned(), id.to_string());
+        let key = key(scope, id);
         let handles = self
             .calls
             .lock()

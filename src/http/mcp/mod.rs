@@ -65,10 +65,14 @@ impl RequestContext {
     /// Whose requests a `notifications/cancelled` of this request may cancel: the session's,
     /// or the caller's when there is no session.
     pub fn scope(&self) -> String {
-        match &self.session {
-            Some(session) => format!("session:{session}"),
-            None => format!("caller:{}", self.caller.id),
-        }
+        let (kind, name) = match &self.session {
+            Some(session) => ("session:", session),
+            None => ("caller:", &self.caller.id),
+        };
+        let mut scope = String::with_capacity(kind.len() + name.len());
+        scope.push_str(kind);
+        scope.push_str(name);
+        scope
     }
 }
 

@@ -6,7 +6,7 @@ use super::methods::{Reply, ServerMeta, complete};
 use super::rpc::{INTERNAL_ERROR, INVALID_PARAMS, rpc_call_error, rpc_result};
 use crate::error::{CallError, ErrorCode};
 use crate::http::AppState;
-use crate::shape::{Media, MediaKind, ResultJson, ToolResult};
+use crate::shape::{Media, MediaKind, ResultJson, ToolResult, push_json_str};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -30,22 +30,55 @@ pub(super) fn reply_to_call(
     modern: bool,
 ) -> Reply {
     match outcome {
-        Ok(result) => {
-            let response = Response {
-                jsonrpc: "2.0",
-                id: &id,
-                result: CallToolResult::new(name, &result, modern),
-            };
-            match serde_json::to_vec(&response) {
-                Ok(bytes) => Reply::Encoded(bytes),
-                Err(_) => Reply::Message(complete(modern, call_reply(id, name, Ok(result), false))),
-            }
-        }
+        Ok(result) => match encode_success(&id, name, &result, modern) {
+            Ok(bytes) => Reply::Encoded(bytes),
+            Err(_) => Reply::Message(complete(modern, call_reply(id, name, Ok(result), false))),
+        },
         Err(_) => Reply::Message(complete(
             modern,
             call_reply(id, name, outcome, output_schema),
         )),
     }
+}
+
+/// The JSON text of a successful `tools/call` response: what serde_json writes for
+/// [`Response`] with a [`CallToolResult`], with the text block (usually JSON text itself, so
+/// full of quotes) escaped by [`push_json_str`] rather than byte by byte.
+fn encode_success(
+    id: &Value,
+    name: &str,
+    result: &ToolResult,
+    modern: bool,
+) -> serde_json::Result<Vec<u8>> {
+    if result.media.is_some() {
+        return serde_json::to_vec(&Response {
+            jsonrpc: "2.0",
+            id,
+            result: CallToolResult::new(name, result, modern),
+        });
+    }
+    // Room for the escaped text as push_json_str writes it (six bytes per byte, per block),
+    // so that the buffer is never moved.
+    let text_room = result.text.len() + 6 * result.text.len().min(4096);
+    let mut out = Vec::with_capacity(text_room + 256);
+    out.extend_from_slice(br#"{"jsonrpc":"2.0","id":"#);
+    serde_json::to_writer(&mut out, id)?;
+    out.extend_from_slice(br#","result":{"content":[{"type":"text","text":"#);
+    push_json_str(&mut out, &result.text);
+    out.extend_from_slice(br#"}],"isError":false"#);
+    if result.value.is_object() {
+        out.extend_from_slice(br#","structuredContent":"#);
+        match &result.value {
+            ResultJson::Raw(raw) => out.extend_from_slice(raw.get().as_bytes()),
+            parsed => serde_json::to_writer(&mut out, parsed)?,
+        }
+    }
+    if modern {
+        out.extend_from_slice(br#","resultType":"complete","_meta":"#);
+        serde_json::to_writer(&mut out, &ServerMeta)?;
+    }
+    out.extend_from_slice(b"}}");
+    Ok(out)
 }
 
 /// The JSON-RPC reply to a `tools/call`: a result, an `isError` result for problems the model
@@ -168,4 +201,75 @@ fn tool_error(error: &CallError) -> Value {
         "structuredContent": { "error": error.body() },
         "isError": true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use serde_json::value::RawValue;
+
+    /// What serde_json writes for the derived types.
+    fn derived(id: &Value, result: &ToolResult, modern: bool) -> Vec<u8> {
+        serde_json::to_vec(&Response {
+            jsonrpc: "2.0",
+            id,
+            result: CallToolResult::new("tool", result, modern),
+        })
+        .unwrap()
+    }
+
+    fn results(text: &str) -> Vec<ToolResult> {
+        let raw = RawValue::from_string(r#"{"a":"x\"y","b":[1,2.50]}"#.to_owned()).unwrap();
+        let values = [
+            ResultJson::Raw(raw),
+            ResultJson::Raw(RawValue::from_string("[1]".to_owned()).unwrap()),
+            ResultJson::Parsed(json!({ "k": text, "n": 1 })),
+            ResultJson::Parsed(json!(text)),
+        ];
+        let mut all: Vec<ToolResult> = values
+            .into_iter()
+            .map(|value| ToolResult {
+                value,
+                text: text.to_owned(),
+                truncated: false,
+                media: None,
+            })
+            .collect();
+        all.push(ToolResult::binary(Media {
+            kind: MediaKind::Image,
+            mime_type: "image/png".into(),
+            data: "iVBORw0KGgo=".into(),
+            size: 8,
+        }));
+        all
+    }
+
+    fn assert_same(text: &str) {
+        for id in [json!(1), json!("req-\"7\""), json!(u64::MAX)] {
+            for result in results(text) {
+                for modern in [false, true] {
+                    let ours = encode_success(&id, "tool", &result, modern).unwrap();
+                    assert_eq!(
+                        String::from_utf8(ours).unwrap(),
+                        String::from_utf8(derived(&id, &result, modern)).unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn success_replies_are_what_serde_json_writes() {
+        assert_same(r#"{"id":"CUST-00042","name":"Ada \"L\"","tags":["a\\b"],"n":null}"#);
+        assert_same("");
+        assert_same("plain text\nwith lines\tand \u{1} controls, é and 😀");
+    }
+
+    proptest! {
+        #[test]
+        fn any_text_replies_as_serde_json_writes(text in any::<String>()) {
+            assert_same(&text);
+        }
+    }
 }
