@@ -103,6 +103,11 @@ fn emit_events() {
     let plain = io::Error::other("no source");
     tracing::warn!(error = &plain as &dyn std::error::Error, "an error");
     tracing::info!(name = "no message");
+    tracing::info!(
+        a_field_name_much_longer_than_sixty_four_bytes_so_that_it_is_written_in_pieces = 1.5,
+        short = 2,
+        "long field names"
+    );
     tracing::info!("");
     tracing::info!(target: "other_crate", x = 1, "not toolgate's");
     let span = tracing::info_span!("outer", k = 1);
