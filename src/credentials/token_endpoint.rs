@@ -176,14 +176,16 @@ impl TokenEndpoint {
             .extend_pairs(fields)
             .finish();
         *request.body_mut() = form.into_bytes().into();
-        let response = client
+        let answered = client
             .send(request)
             .await
             .map_err(|_| Failure::Unreachable)?;
+        let response = answered.response;
         let status = response.status().as_u16();
         let coding = crate::forward::body_coding(response.headers())
             .map_err(|coding| Failure::Unusable(format!("with Content-Encoding '{coding}'")))?;
-        let mut body = crate::forward::AnswerBody::new(response.into_body(), coding);
+        let mut body =
+            crate::forward::AnswerBody::new(response.into_body(), coding, answered.lease);
         let mut bytes = Vec::new();
         while let Some(chunk) = body.chunk().await.map_err(|_| Failure::Unreachable)? {
             if bytes.len() + chunk.len() > MAX_ANSWER_BYTES {

@@ -2,6 +2,7 @@
 //! (the callers bound what they keep, so the bounds count decoded bytes and a small
 //! compressed answer cannot expand past them).
 
+use super::pool::Lease;
 use bytes::Bytes;
 use flate2::write::{GzDecoder, ZlibDecoder};
 use http::HeaderMap;
@@ -57,11 +58,14 @@ pub struct AnswerBody {
     /// Compressed input not decoded yet.
     pending: Bytes,
     ended: bool,
+    /// The connection the body arrives on, back to its pool at the end of the body.
+    lease: Option<Lease>,
 }
 
 impl AnswerBody {
-    /// The body `incoming`, decoded from `coding`.
-    pub fn new(incoming: Incoming, coding: Coding) -> Self {
+    /// The body `incoming`, decoded from `coding`; `lease` is the connection it arrives on,
+    /// released at the end of the body.
+    pub fn new(incoming: Incoming, coding: Coding, lease: Option<Lease>) -> Self {
         let decoder = match coding {
             Coding::Identity => None,
             Coding::Gzip => Some(Box::new(Decoder::Gzip(GzDecoder::new(Vec::new())))),
@@ -72,6 +76,7 @@ impl AnswerBody {
             decoder,
             pending: Bytes::new(),
             ended: false,
+            lease,
         }
     }
 
@@ -100,7 +105,12 @@ impl AnswerBody {
     async fn raw_chunk(&mut self) -> Result<Option<Bytes>, BodyBroken> {
         while !self.ended {
             match self.incoming.frame().await {
-                None => self.ended = true,
+                None => {
+                    self.ended = true;
+                    if let Some(lease) = self.lease.take() {
+                        lease.release();
+                    }
+                }
                 Some(Err(_)) => return Err(BodyBroken),
                 Some(Ok(frame)) => {
                     if let Ok(data) = frame.into_data()

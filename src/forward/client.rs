@@ -11,11 +11,14 @@
 //! and do nothing the forwarder needs (it retries, decodes and bounds answers itself).
 
 use super::connect::Connector;
+use super::pool::{Connection, Lease, Origin, Pool};
 use bytes::Bytes;
-use http::header::{ACCEPT_ENCODING, HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
+use http::Uri;
+use http::header::{ACCEPT_ENCODING, HOST, HeaderValue, PROXY_AUTHORIZATION, USER_AGENT};
 use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper_util::client::legacy::Client;
+use hyper::client::conn::{http1, http2};
+use hyper_util::client::legacy::connect::Connection as _;
 use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use rustls::ClientConfig;
@@ -24,8 +27,6 @@ use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long an idle pooled connection is kept.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a TCP connect may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// The `User-Agent` of requests that do not set their own.
@@ -99,14 +100,42 @@ pub enum ClientError {
     Proxy,
 }
 
+/// Why a request got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// No connection could be made (DNS, TCP, proxy, TLS).
+    #[error("could not connect: {0}")]
+    Connect(#[source] BoxError),
+    /// The exchange failed (the connection broke, or the answer was not HTTP).
+    #[error("{0}")]
+    Http(#[from] hyper::Error),
+    /// The request URI is not absolute.
+    #[error("the request URI has no scheme or host")]
+    Uri,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// The body of a request sent upstream: the whole of it, in memory.
 pub type RequestBody = Full<Bytes>;
 
-/// A pooled client for upstream calls, with one upstream's TLS and proxy settings (or the
-/// defaults, for the shared client). Cheap to clone: clones share the pool.
+/// An answer's head and body, and the HTTP/1.1 connection it arrives on, which goes back to
+/// the pool once the body has been read to its end (see [`super::AnswerBody`]).
+#[derive(Debug)]
+pub struct Answered {
+    /// The answer.
+    pub response: http::Response<Incoming>,
+    /// The connection, lent to this answer (none for HTTP/2, whose connection is shared).
+    pub lease: Option<Lease>,
+}
+
+/// A client for upstream calls, with one upstream's TLS and proxy settings (or the
+/// defaults, for the shared client), and its pool of open connections. Cheap to clone: clones
+/// share the pool.
 #[derive(Clone)]
 pub struct UpstreamClient {
-    http: Client<Connector, RequestBody>,
+    connector: Connector,
+    pool: Arc<Pool>,
     proxy: Option<Arc<Matcher>>,
 }
 
@@ -130,7 +159,7 @@ impl UpstreamClient {
             ProxySetting::Direct => None,
             ProxySetting::FromEnv => Some(Arc::new(Matcher::from_env())),
             ProxySetting::Via { url, no_proxy } => {
-                let uri: http::Uri = url.parse().map_err(|_| ClientError::Proxy)?;
+                let uri: Uri = url.parse().map_err(|_| ClientError::Proxy)?;
                 if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
                     return Err(ClientError::Proxy);
                 }
@@ -148,41 +177,189 @@ impl UpstreamClient {
             !allow_link_local,
             CONNECT_TIMEOUT,
         );
-        let http = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .pool_timer(TokioTimer::new())
-            .timer(TokioTimer::new())
-            .build(connector);
-        Ok(Self { http, proxy })
+        Ok(Self {
+            connector,
+            pool: Arc::default(),
+            proxy,
+        })
     }
 
-    /// Sends `request` (an absolute URI) and waits for the answer's head. It gets the
-    /// gateway's `User-Agent` and `Accept-Encoding: gzip, deflate` unless it has its own; a
-    /// plain-HTTP request that goes through a proxy carries the proxy's credentials
-    /// (`Proxy-Authorization`).
+    /// Sends `request` (an absolute URI) on a kept connection to its origin, or a new one,
+    /// and waits for the answer's head. It gets a `Host`, the gateway's `User-Agent` and
+    /// `Accept-Encoding: gzip, deflate` unless it has its own; a plain-HTTP request that goes
+    /// through a proxy carries the proxy's credentials (`Proxy-Authorization`). A request a
+    /// kept connection closed before taking (nothing was sent) goes out on a new one.
     pub async fn send(
         &self,
         mut request: http::Request<RequestBody>,
-    ) -> Result<http::Response<Incoming>, hyper_util::client::legacy::Error> {
-        let proxy_auth = self.proxy_authorization(request.uri());
+    ) -> Result<Answered, SendError> {
+        let target = request.uri().clone();
+        let origin = Origin::of(&target).ok_or(SendError::Uri)?;
+        let proxy_auth = self.proxy_authorization(&target);
         let headers = request.headers_mut();
+        if !headers.contains_key(HOST) {
+            headers.insert(HOST, host_header(&target).ok_or(SendError::Uri)?);
+        }
         headers.entry(USER_AGENT).or_insert(DEFAULT_USER_AGENT);
         headers.entry(ACCEPT_ENCODING).or_insert(DECODED_CODINGS);
         if let Some(auth) = proxy_auth {
             headers.insert(PROXY_AUTHORIZATION, auth);
         }
-        self.http.request(request).await
+        if let Some(kept) = self.pool.checkout(&origin) {
+            match self.send_on(kept, request, &origin).await {
+                Err(Unsent::Back(back)) => request = *back,
+                other => return other.map_err(Unsent::into_error),
+            }
+            *request.uri_mut() = target.clone();
+        }
+        let fresh = self.connect(&target).await?;
+        if let Connection::Http2(shared) = &fresh {
+            self.pool
+                .put(origin.clone(), Connection::Http2(shared.clone()));
+        }
+        self.send_on(fresh, request, &origin)
+            .await
+            .map_err(Unsent::into_error)
+    }
+
+    /// Opens a connection to `target`'s origin (through the proxy that applies) and starts
+    /// the task that drives it.
+    async fn connect(&self, target: &Uri) -> Result<Connection, SendError> {
+        use tower_service::Service;
+        let io = self
+            .connector
+            .clone()
+            .call(target.clone())
+            .await
+            .map_err(SendError::Connect)?;
+        let connected = io.connected();
+        if connected.is_negotiated_h2() {
+            let (sender, connection) = http2::Builder::new(TokioExecutor::new())
+                .timer(TokioTimer::new())
+                .handshake(io)
+                .await
+                .map_err(|e| SendError::Connect(e.into()))?;
+            tokio::spawn(connection);
+            Ok(Connection::Http2(sender))
+        } else {
+            let (sender, connection) = http1::handshake(io)
+                .await
+                .map_err(|e| SendError::Connect(e.into()))?;
+            tokio::spawn(connection);
+            Ok(Connection::Http1 {
+                sender,
+                to_proxy: connected.is_proxied(),
+            })
+        }
+    }
+
+    /// Sends `request` on `connection`: HTTP/1.1 in origin form (absolute form to a proxy),
+    /// HTTP/2 as it is.
+    async fn send_on(
+        &self,
+        connection: Connection,
+        mut request: http::Request<RequestBody>,
+        origin: &Origin,
+    ) -> Result<Answered, Unsent> {
+        match connection {
+            Connection::Http1 {
+                mut sender,
+                to_proxy,
+            } => {
+                if !to_proxy {
+                    to_origin_form(request.uri_mut());
+                }
+                let response = sender
+                    .try_send_request(request)
+                    .await
+                    .map_err(Unsent::from)?;
+                let lease = Lease::new(
+                    self.pool.clone(),
+                    origin.clone(),
+                    Connection::Http1 { sender, to_proxy },
+                );
+                Ok(Answered {
+                    response,
+                    lease: Some(lease),
+                })
+            }
+            Connection::Http2(mut sender) => {
+                let response = sender
+                    .try_send_request(request)
+                    .await
+                    .map_err(Unsent::from)?;
+                Ok(Answered {
+                    response,
+                    lease: None,
+                })
+            }
+        }
     }
 
     /// The `Proxy-Authorization` of a plain-HTTP request that goes through a proxy with
     /// credentials (a tunnelled HTTPS request sends them in its CONNECT instead).
-    fn proxy_authorization(&self, uri: &http::Uri) -> Option<HeaderValue> {
+    fn proxy_authorization(&self, uri: &Uri) -> Option<HeaderValue> {
         if uri.scheme() != Some(&http::uri::Scheme::HTTP) {
             return None;
         }
         let mut auth = self.proxy.as_ref()?.intercept(uri)?.basic_auth()?.clone();
         auth.set_sensitive(true);
         Some(auth)
+    }
+}
+
+/// A request that got no answer: given back when it never left (the connection was closed
+/// before taking it), else the error.
+enum Unsent {
+    /// Boxed: the rare case, kept out of every call's result.
+    Back(Box<http::Request<RequestBody>>),
+    Failed(hyper::Error),
+}
+
+impl From<hyper::client::conn::TrySendError<http::Request<RequestBody>>> for Unsent {
+    fn from(mut error: hyper::client::conn::TrySendError<http::Request<RequestBody>>) -> Self {
+        match error.take_message() {
+            Some(request) => Self::Back(Box::new(request)),
+            None => Self::Failed(error.into_error()),
+        }
+    }
+}
+
+impl Unsent {
+    fn into_error(self) -> SendError {
+        match self {
+            // A new connection closed before taking the request: it broke.
+            Self::Back(_) => {
+                SendError::Connect("the connection closed before the request was sent".into())
+            }
+            Self::Failed(error) => SendError::Http(error),
+        }
+    }
+}
+
+/// `http://host:port/path?query` → `/path?query`, as an HTTP/1.1 request to the origin says it.
+fn to_origin_form(uri: &mut Uri) {
+    let path = uri
+        .path_and_query()
+        .cloned()
+        .unwrap_or_else(|| http::uri::PathAndQuery::from_static("/"));
+    let mut parts = http::uri::Parts::default();
+    parts.path_and_query = Some(path);
+    if let Ok(origin_form) = Uri::from_parts(parts) {
+        *uri = origin_form;
+    }
+}
+
+/// The `Host` header of an absolute URI (the port only when it is not the scheme's default).
+fn host_header(uri: &Uri) -> Option<HeaderValue> {
+    let authority = uri.authority()?;
+    let default_port = match uri.scheme_str() {
+        Some("https") => 443,
+        _ => 80,
+    };
+    match authority.port_u16() {
+        Some(port) if port != default_port => HeaderValue::from_str(authority.as_str()).ok(),
+        _ => HeaderValue::from_str(authority.host()).ok(),
     }
 }
 

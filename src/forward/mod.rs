@@ -7,9 +7,10 @@ pub mod client;
 mod connect;
 mod dispatch;
 pub mod dns;
+mod pool;
 
 pub use body::{AnswerBody, BodyBroken, Coding, coding as body_coding};
-pub use client::UpstreamClient;
+pub use client::{Answered, UpstreamClient};
 pub use dispatch::Dispatch;
 
 use crate::error::{CallError, ErrorCode};
@@ -356,14 +357,14 @@ impl Forwarder {
         request: &RenderedRequest,
         streams: Option<bool>,
     ) -> Result<Exchanged, Failure> {
-        let response = self
+        let answered = self
             .client_for(&request.upstream)
             .send(http_request(request).map_err(|_| Failure::Broken)?)
             .await
             .map_err(|e| {
                 if let Some(reason) = client::tls_failure(&e) {
                     Failure::Tls(reason)
-                } else if e.is_connect() {
+                } else if matches!(e, client::SendError::Connect(_)) {
                     Failure::Connect
                 } else if closed_before_answer(&e) {
                     Failure::ClosedBeforeAnswer
@@ -371,7 +372,7 @@ impl Forwarder {
                     Failure::Broken
                 }
             })?;
-        let (parts, incoming) = response.into_parts();
+        let (parts, incoming) = answered.response.into_parts();
         let status = parts.status.as_u16();
         crate::telemetry::record_upstream_status(status);
         let header = |name| {
@@ -385,7 +386,7 @@ impl Forwarder {
         let coding = body::coding(&parts.headers).map_err(Failure::Encoded)?;
         let content_type = header(CONTENT_TYPE);
         let retry_after = header(RETRY_AFTER).and_then(|v| parse_retry_after(&v));
-        let mut body = AnswerBody::new(incoming, coding);
+        let mut body = AnswerBody::new(incoming, coding, answered.lease);
         let success = (200..300).contains(&status);
         if let Some(tool_streams) = streams
             && success
