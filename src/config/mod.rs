@@ -114,8 +114,9 @@ pub struct RuntimeConfig {
     pub upstreams: BTreeMap<String, Arc<Upstream>>,
     /// Tools in listing order.
     pub tools: Vec<Arc<Tool>>,
-    /// Index into `tools` by name.
-    pub tool_index: HashMap<String, usize>,
+    /// Index into `tools` by name (looked up on every call: a fast hash; the names come from
+    /// the config, so no caller can choose colliding keys).
+    pub tool_index: HashMap<String, usize, foldhash::fast::RandomState>,
     /// Resources in listing order.
     pub resources: Vec<Arc<Resource>>,
     /// Resource templates in listing order.

@@ -20,11 +20,29 @@ pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often idle connections past [`IDLE_TIMEOUT`] are closed.
 const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
-/// Where a connection goes: scheme, host and port.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+/// Where a connection goes: scheme, host and port. Compared and hashed as written
+/// (`Authority`'s own hash lowercases byte by byte, which costs more than the rest of a
+/// checkout; the URIs here come from the config, spelled the same way every time).
+#[derive(Clone, Debug)]
 pub struct Origin {
     scheme: Scheme,
     authority: Authority,
+}
+
+impl PartialEq for Origin {
+    fn eq(&self, other: &Self) -> bool {
+        self.scheme.as_str() == other.scheme.as_str()
+            && self.authority.as_str() == other.authority.as_str()
+    }
+}
+
+impl Eq for Origin {}
+
+impl std::hash::Hash for Origin {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.scheme.as_str().hash(state);
+        self.authority.as_str().hash(state);
+    }
 }
 
 impl Origin {

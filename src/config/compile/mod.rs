@@ -80,7 +80,7 @@ struct Upstreams {
 #[derive(Default)]
 struct Catalogue {
     tools: Vec<Arc<Tool>>,
-    tool_index: HashMap<String, usize>,
+    tool_index: HashMap<String, usize, foldhash::fast::RandomState>,
     resources: Vec<Arc<Resource>>,
     resource_templates: Vec<Arc<ResourceTemplate>>,
     prompts: Vec<Arc<crate::prompt::Prompt>>,
