@@ -126,6 +126,12 @@ impl Caller {
             .is_none_or(|filters| filters.iter().any(|f| f.allows(tool)))
     }
 
+    /// Whether this caller sees every tool: no allow-list, and not a JWT caller (whose token's
+    /// scopes may hide tools that require others).
+    pub fn sees_every_tool(&self) -> bool {
+        self.tools.is_none() && self.kind != CallerKind::Jwt
+    }
+
     /// Whether this caller may see and call the tool `name` that requires `required_scopes`:
     /// the one decision behind both listing and calling. Scopes bind JWT callers only.
     pub fn access(&self, name: &str, required_scopes: &[String]) -> Access {

@@ -168,10 +168,11 @@ impl Gateway {
         config: &'c RuntimeConfig,
         caller: &'c Caller,
     ) -> impl Iterator<Item = &'c Arc<Tool>> {
-        config
-            .tools
-            .iter()
-            .filter(|tool| caller.access(&tool.name, &tool.required_scopes) == Access::Allowed)
+        // Listing pages through every tool: skip the per-tool decision when it cannot hide any.
+        let everything = caller.sees_every_tool();
+        config.tools.iter().filter(move |tool| {
+            everything || caller.access(&tool.name, &tool.required_scopes) == Access::Allowed
+        })
     }
 
     /// Calls a tool for `caller`. `arguments` may be `None` (no arguments); `request_id` is
