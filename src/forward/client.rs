@@ -1,10 +1,11 @@
-//! The HTTP client upstream calls go through: hyper's pooled client (HTTP/1.1, and HTTP/2
-//! when a TLS upstream offers it) over a connector of our own: the shared one, and one per
-//! upstream that has its own TLS settings (`upstreams.<name>.tls`: extra CA roots, a client
-//! certificate for mutual TLS) or an egress proxy (`upstreams.<name>.proxy`). Every client has
-//! the same safety settings: rustls with the platform's roots, no proxy from the environment
-//! (unless the upstream says `proxy: from_env`), no redirects (nothing here follows one), and
-//! hostnames resolving to link-local addresses refused unless allowed.
+//! The HTTP client upstream calls go through: hyper's HTTP/1.1 connections (HTTP/2 when a TLS
+//! upstream offers it), kept open by `forward::pool`, over a connector of our own
+//! (`forward::connect`): the shared client, and one per upstream that has its own TLS
+//! settings (`upstreams.<name>.tls`: extra CA roots, a client certificate for mutual TLS) or
+//! an egress proxy (`upstreams.<name>.proxy`). Every client has the same safety settings:
+//! rustls with the platform's roots, no proxy from the environment (unless the upstream says
+//! `proxy: from_env`), no redirects (nothing here follows one), and hostnames resolving to
+//! link-local addresses refused unless allowed.
 //!
 //! hyper is used directly rather than through reqwest: reqwest's layers (redirect policy,
 //! retry, decompression, URL re-parsing) cost about a third of the gateway's own work per call
