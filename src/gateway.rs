@@ -168,7 +168,8 @@ impl Gateway {
         config: &'c RuntimeConfig,
         caller: &'c Caller,
     ) -> impl Iterator<Item = &'c Arc<Tool>> {
-        // Listing pages through every tool: skip the per-tool decision when it cannot hide any.
+        // Listing pages through every tool: skip the per-tool decision when it cannot hide any
+        // (the first rule of `Caller::access`).
         let everything = caller.sees_every_tool();
         config.tools.iter().filter(move |tool| {
             everything || caller.access(&tool.name, &tool.required_scopes) == Access::Allowed

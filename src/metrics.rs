@@ -131,8 +131,8 @@ pub struct Metrics {
     version_shown: Mutex<Option<String>>,
     /// Per-tool figures since start, for `GET /admin/tools`.
     pub tool_stats: ToolStats,
-    /// Handles on the series of [`Self::upstream_latency`].
-    upstream_series: UpstreamSeries,
+    /// The series of [`Self::upstream_latency`], by upstream then status.
+    upstream_series: SeriesCache<Histogram>,
 }
 
 /// Calls, errors and latency of one tool since start.
@@ -152,9 +152,8 @@ pub struct ToolFigures {
     /// This tool's series of the duration histogram, one per outcome seen so far (a handful:
     /// found by a short scan, so a call never builds a label set or hashes one).
     durations: RwLock<Vec<(&'static str, Histogram)>>,
-    /// This tool's series of `toolgate_tool_calls_total`, by caller label then outcome, taken
-    /// from the family the first time (a call then hashes one short string, builds no label set).
-    call_series: RwLock<HashMap<String, Vec<(&'static str, Counter)>>>,
+    /// This tool's series of `toolgate_tool_calls_total`, by caller label then outcome.
+    call_series: SeriesCache<Counter>,
 }
 
 /// The serving config's version as an OpenMetrics info metric: `toolgate_config_info{version}`
@@ -305,79 +304,60 @@ impl ToolFigures {
         caller: &str,
         outcome: &'static str,
     ) {
-        let find = |series: &HashMap<String, Vec<(&'static str, Counter)>>| {
-            series
-                .get(caller)?
-                .iter()
-                .find(|(seen, _)| *seen == outcome)
-                .map(|(_, counter)| counter.inc())
+        let create = || {
+            family
+                .get_or_create(&CallLabels {
+                    tool: tool.to_owned(),
+                    caller: caller.to_owned(),
+                    outcome: outcome.to_owned(),
+                })
+                .clone()
         };
-        if self
-            .call_series
-            .read()
-            .ok()
-            .and_then(|s| find(&s))
-            .is_some()
-        {
-            return;
-        }
-        let counter = family
-            .get_or_create(&CallLabels {
-                tool: tool.to_owned(),
-                caller: caller.to_owned(),
-                outcome: outcome.to_owned(),
-            })
-            .clone();
-        counter.inc();
-        if let Ok(mut series) = self.call_series.write() {
-            let outcomes = series.entry(caller.to_owned()).or_default();
-            if !outcomes.iter().any(|(seen, _)| *seen == outcome) {
-                outcomes.push((outcome, counter));
-            }
+        self.call_series.with(caller, outcome, create, |counter| {
+            counter.inc();
+        });
+    }
+}
+
+/// Series of a metric family taken from it the first time, by one label (a map) then another
+/// (a short list): a call then hashes one short string and builds no label set. The series
+/// are the family's own, so the exposition is unchanged.
+#[derive(Debug)]
+struct SeriesCache<M> {
+    series: RwLock<SeriesByLabels<M>>,
+}
+
+/// Series by their first label, then their second.
+type SeriesByLabels<M> = HashMap<String, Vec<(Box<str>, M)>>;
+
+impl<M> Default for SeriesCache<M> {
+    fn default() -> Self {
+        Self {
+            series: RwLock::default(),
         }
     }
 }
 
-/// The series of `toolgate_upstream_request_duration_seconds`, by upstream then status, taken
-/// from the family the first time: an exchange then hashes one short string and builds no
-/// label set.
-#[derive(Debug, Default)]
-struct UpstreamSeries {
-    series: RwLock<HashMap<String, Statuses>>,
-}
-
-/// One upstream's latency series by status.
-type Statuses = Vec<(Box<str>, Histogram)>;
-
-impl UpstreamSeries {
-    fn observe(
-        &self,
-        family: &Family<UpstreamLabels, Histogram>,
-        upstream: &str,
-        status: &str,
-        seconds: f64,
-    ) {
-        let find = |series: &HashMap<String, Statuses>| {
+impl<M: Clone> SeriesCache<M> {
+    /// Applies `apply` to the series of (`first`, `second`), taken from the family by
+    /// `create` the first time.
+    fn with(&self, first: &str, second: &str, create: impl FnOnce() -> M, apply: impl Fn(&M)) {
+        let found = |series: &SeriesByLabels<M>| {
             series
-                .get(upstream)?
+                .get(first)?
                 .iter()
-                .find(|(seen, _)| **seen == *status)
-                .map(|(_, histogram)| histogram.observe(seconds))
+                .find(|(seen, _)| **seen == *second)
+                .map(|(_, metric)| apply(metric))
         };
-        if self.series.read().ok().and_then(|s| find(&s)).is_some() {
+        if self.series.read().ok().and_then(|s| found(&s)).is_some() {
             return;
         }
-        let histogram = family
-            .get_or_create(&UpstreamLabels {
-                upstream: upstream.to_owned(),
-                status: status.to_owned(),
-            })
-            .clone();
-        histogram.observe(seconds);
+        let metric = create();
+        apply(&metric);
         if let Ok(mut series) = self.series.write() {
-            let statuses = series.entry(upstream.to_owned()).or_default();
-            if !statuses.iter().any(|(seen, _)| **seen == *status) {
-                statuses.push((status.into(), histogram));
+            let kept = series.entry(first.to_owned()).or_default();
+            if !kept.iter().any(|(seen, _)| **seen == *second) {
+                kept.push((second.into(), metric));
             }
         }
     }
@@ -506,7 +486,7 @@ impl Default for Metrics {
             operation_polls,
             version_shown: Mutex::new(None),
             tool_stats: ToolStats::default(),
-            upstream_series: UpstreamSeries::default(),
+            upstream_series: SeriesCache::default(),
         }
     }
 }
@@ -539,12 +519,19 @@ impl Metrics {
 
     /// Records one upstream exchange.
     pub fn record_upstream(&self, upstream: &str, status: &str, elapsed: Duration) {
-        self.upstream_series.observe(
-            &self.upstream_latency,
-            upstream,
-            status,
-            elapsed.as_secs_f64(),
-        );
+        let create = || {
+            self.upstream_latency
+                .get_or_create(&UpstreamLabels {
+                    upstream: upstream.to_owned(),
+                    status: status.to_owned(),
+                })
+                .clone()
+        };
+        let seconds = elapsed.as_secs_f64();
+        self.upstream_series
+            .with(upstream, status, create, |histogram| {
+                histogram.observe(seconds)
+            });
     }
 
     /// Counts one token request for `upstream` with its outcome.

@@ -1,7 +1,7 @@
 //! A compiled upstream: where its calls may go and what every call carries.
 
 use crate::resilience::{CircuitBreaker, ConcurrencyLimit, RetryPolicy};
-use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::header::HeaderMap;
 use std::collections::HashMap;
 use std::time::Duration;
 use url::Url;
@@ -13,9 +13,6 @@ pub struct Upstream {
     pub name: String,
     /// The base URL: scheme, host, port and path prefix (no trailing slash, no query).
     pub base_url: Url,
-    /// The `Host` header of its requests (host, and port unless the scheme's default): every
-    /// request stays on the base URL's origin, so it is made once.
-    pub host: HeaderValue,
     /// Default time allowed for a call.
     pub timeout: Duration,
     /// Headers injected into every call; secret values are marked sensitive.
@@ -42,16 +39,6 @@ pub struct Upstream {
 }
 
 impl Upstream {
-    /// The `Host` header value of `base_url`'s origin; `None` for a URL without a host.
-    pub fn host_of(base_url: &Url) -> Option<HeaderValue> {
-        let host = base_url.host_str()?;
-        let value = match base_url.port() {
-            Some(port) => HeaderValue::from_str(&format!("{host}:{port}")),
-            None => HeaderValue::from_str(host),
-        };
-        value.ok()
-    }
-
     /// The headers to inject for a caller of `org`.
     pub fn headers_for(&self, org: &str) -> &HeaderMap {
         self.headers_by_org.get(org).unwrap_or(&self.headers)

@@ -442,10 +442,6 @@ fn http_request(
     *http.method_mut() = request.method.clone();
     *http.uri_mut() = uri;
     *http.headers_mut() = request.headers.clone();
-    // Made once per upstream (a `Host` the config sets stays).
-    http.headers_mut()
-        .entry(http::header::HOST)
-        .or_insert_with(|| request.upstream.host.clone());
     crate::trace::inject(http.headers_mut());
     Ok(http)
 }

@@ -101,11 +101,9 @@ impl Compiler<'_> {
             Some(auth) => self.upstream_auth(name, auth).map(Some),
             None => Some(None),
         };
-        let base_url = base_url?;
         Some(Upstream {
             name: name.to_owned(),
-            host: Upstream::host_of(&base_url)?,
-            base_url,
+            base_url: base_url?,
             timeout: timeout?,
             headers: headers?,
             headers_by_org,
